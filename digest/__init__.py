@@ -1,0 +1,5 @@
+"""digest: a static-site generator for business-news digests."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,118 @@
+"""Command line: thin verbs over the library. The only module that prints."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from digest import __version__
+from digest.build import BuildResult, build
+from digest.config import load_config
+from digest.errors import Diagnostic, DigestError
+from digest.render import Progress
+
+PAGE_KINDS = ("article", "topic", "company", "archive", "list", "other")
+
+
+def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
+    for diagnostic in diagnostics:
+        print(diagnostic.format(), file=sys.stderr)
+
+
+def summary(result: BuildResult, verb: str) -> str:
+    kinds = ", ".join(f"{result.pages[k]} {k}" for k in PAGE_KINDS if result.pages[k])
+    where = f" into {result.output}" if result.output else ""
+    held = f"; held back {len(result.site.held_back)} draft(s)" if result.site.held_back else ""
+    return (f"{verb} {sum(result.pages.values())} pages ({kinds}), {result.files} files"
+            f"{where} in {result.seconds:.2f} s{held}")
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Progress | None]:
+    """A rich progress bar on a terminal; nothing when piped or --quiet."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress as RichProgress  # imported only when drawn
+
+    with RichProgress(transient=True) as bar:
+        task = bar.add_task("rendering", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if getattr(args, "base_url", None):
+        values["base_url"] = args.base_url
+    if getattr(args, "output", None):
+        values["output_dir"] = args.output
+    return values
+
+
+def run_build(args: argparse.Namespace, write: bool) -> int:
+    config = load_config(Path(args.root).resolve(), overrides(args))
+    with progress_bar(not args.quiet) as progress:
+        result = build(config, write=write, include_drafts=args.drafts, progress=progress)
+    print_diagnostics(result.warnings)
+    if not args.quiet:
+        print(summary(result, "built" if write else "checked"))
+    return 0
+
+
+def command_build(args: argparse.Namespace) -> int:
+    return run_build(args, write=True)
+
+
+def command_check(args: argparse.Namespace) -> int:
+    return run_build(args, write=False)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="digest", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"digest {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+
+    def verb(name: str, handler: Callable[[argparse.Namespace], int], text: str
+             ) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=text, description=text)
+        sub.set_defaults(handler=handler)
+        sub.add_argument("--root", default=".", metavar="DIR",
+                         help="project folder holding content/ (default: current folder)")
+        sub.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+        sub.add_argument("--drafts", action="store_true", help="include draft articles")
+        return sub
+
+    build_verb = verb("build", command_build, "build the site into site/")
+    build_verb.add_argument("--base-url", metavar="URL",
+                            help="override [tool.digest] base_url, e.g. "
+                                 "https://example.github.io/repo/")
+    build_verb.add_argument("--output", metavar="DIR", help="override the output folder")
+    verb("check", command_check, "validate everything the build does, without writing")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except DigestError as error:
+        print_diagnostics(error.diagnostics)
+        errors = sum(1 for d in error.diagnostics if d.severity == "error")
+        print(f"{errors} error(s); nothing was written", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; the previous site is untouched", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Site settings: a frozen `Config` read from `[tool.digest]` in pyproject.toml.
+
+Every setting has a default, so a folder holding only `content/` builds. Unknown
+keys and wrong types are diagnostics (with "did you mean"), never silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from digest.errors import BuildError, Diagnostics, did_you_mean
+
+PYPROJECT = "pyproject.toml"
+PERMALINK_FIELDS = ("year", "month", "day", "slug")
+
+
+@dataclass(frozen=True)
+class Config:
+    """All site settings. Field docs are the reference; README lists each one."""
+
+    root: Path = field(default_factory=Path.cwd)
+    title: str = "Business Digest"
+    description: str = ""
+    # Where the site is published. A path ("/") or a full URL; a subpath such as
+    # https://example.github.io/repo/ prefixes every link with /repo/.
+    base_url: str = "/"
+    language: str = "en"
+    # IANA zone: dates without an offset are local to it, datelines are shown in it.
+    timezone: str = "UTC"
+    per_page: int = 10
+    permalink: str = "/{year}/{month}/{slug}/"
+    content_dir: str = "content"
+    output_dir: str = "site"
+    templates_dir: str = "templates"
+    related_count: int = 4
+    words_per_minute: int = 230
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def content_path(self) -> Path:
+        return self.root / self.content_dir
+
+    @property
+    def output_path(self) -> Path:
+        return (self.root / self.output_dir).resolve()
+
+    @property
+    def templates_path(self) -> Path:
+        return self.root / self.templates_dir
+
+
+SETTING_TYPES: dict[str, type] = {
+    f.name: (int if f.type == "int" else str) for f in fields(Config) if f.name != "root"
+}
+
+
+def find_key_line(text: str, section: str, key: str) -> int:
+    """Line of `key = …` inside `[section]`; tomllib keeps no positions, so we look."""
+    in_section = False
+    header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = header.match(line)
+        if match:
+            in_section = match.group(1) == section
+        elif in_section and re.match(rf"^\s*{re.escape(key)}\s*=", line):
+            return number
+    return 0
+
+
+def load_config(root: Path, overrides: dict[str, Any] | None = None) -> Config:
+    """Read `[tool.digest]` from root/pyproject.toml (if present) and validate it."""
+    diagnostics = Diagnostics()
+    pyproject = root / PYPROJECT
+    settings: dict[str, Any] = {}
+    text = ""
+    if pyproject.is_file():
+        text = pyproject.read_text(encoding="utf-8")
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            position = re.search(r"\(at line (\d+), column (\d+)\)", str(error))
+            line, column = (int(position[1]), int(position[2])) if position else (0, 0)
+            message = re.sub(r"\s*\(at line.*\)$", "", str(error))
+            diagnostics.error(PYPROJECT, line, column, f"invalid TOML: {message}")
+            raise BuildError(diagnostics) from None
+        table = document.get("tool", {}).get("digest", {})
+        if isinstance(table, dict):
+            settings = dict(table)
+    settings.update(overrides or {})
+
+    values: dict[str, Any] = {}
+    for key, value in settings.items():
+        line = find_key_line(text, "tool.digest", key)
+        expected = SETTING_TYPES.get(key)
+        if expected is None:
+            diagnostics.error(
+                PYPROJECT, line, 1, f"unknown setting '{key}' in [tool.digest]",
+                did_you_mean(key, SETTING_TYPES) or "see the README for every setting",
+            )
+        elif type(value) is not expected:
+            diagnostics.error(
+                PYPROJECT, line, 1,
+                f"setting '{key}' must be {'an integer' if expected is int else 'a string'},"
+                f" got {type(value).__name__}",
+            )
+        else:
+            values[key] = value
+
+    config = replace(Config(root=root), **values)
+    check_values(config, text, diagnostics)
+    if diagnostics.errors:
+        raise BuildError(diagnostics)
+    return replace(config, base_url=normalize_base_url(config.base_url))
+
+
+def normalize_base_url(base_url: str) -> str:
+    return base_url if base_url.endswith("/") else base_url + "/"
+
+
+def check_values(config: Config, text: str, diagnostics: Diagnostics) -> None:
+    def problem(key: str, message: str, hint: str | None = None) -> None:
+        diagnostics.error(PYPROJECT, find_key_line(text, "tool.digest", key), 1, message, hint)
+
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problem("timezone", f"unknown timezone '{config.timezone}'",
+                "use an IANA name such as 'UTC', 'Asia/Shanghai' or 'America/New_York'")
+    if not re.match(r"^(/|https?://[^/\s]+(/|$))", config.base_url):
+        problem("base_url", f"base_url '{config.base_url}' is neither a path nor an http(s) URL",
+                "use '/' or a full URL such as 'https://example.github.io/repo/'")
+    for key in ("per_page", "related_count", "words_per_minute"):
+        if getattr(config, key) < (0 if key == "related_count" else 1):
+            problem(key, f"setting '{key}' must be positive")
+    placeholders = set(re.findall(r"\{(\w*)\}", config.permalink))
+    unknown = placeholders - set(PERMALINK_FIELDS)
+    if unknown or "slug" not in placeholders or not config.permalink.startswith("/"):
+        problem("permalink", f"bad permalink '{config.permalink}'",
+                "start with '/' and use {slug}, optionally {year}, {month}, {day}")

@@ -1,0 +1,316 @@
+"""Read content/: articles, the company registry and topics, validated into dataclasses.
+
+Every problem becomes a diagnostic at its file, line and column; loading goes on
+so one run reports all of them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from slugify import slugify
+
+from digest.config import Config
+from digest.errors import Diagnostics
+from digest.fields import FieldReader
+from digest.frontmatter import FrontMatter, Position, parse_front_matter
+from digest.markup import RenderedMarkdown, render_markdown
+
+ARTICLE_KEYS = ("title", "date", "updated", "summary", "source", "authors", "slug", "draft",
+                "lang", "tags", "companies", "events")
+SOURCE_KEYS = ("name", "url")
+EVENT_KEYS = ("date", "company", "type", "title")
+EVENT_TYPES = ("ipo", "earnings", "acquisition", "restructuring", "regulation", "funding",
+               "partnership", "leadership", "product", "other")
+COMPANY_KEYS = ("name", "aliases", "tickers", "sector", "headquarters", "founded", "website",
+                "parent")
+TOPIC_KEYS = ("name", "aliases", "description")
+# Worker processes pay off only past this many bodies (fork + pickling costs ~0.1 s).
+PARALLEL_THRESHOLD = 200
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A company or topic name as written in a file, with where it was written."""
+
+    name: str
+    path: str
+    position: Position
+
+
+@dataclass(frozen=True)
+class Event:
+    date: date
+    company: Mention
+    type: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Article:
+    path: str  # relative to the project root, as shown in diagnostics
+    title: str
+    date: datetime  # timezone-aware
+    has_time: bool  # False for a bare YYYY-MM-DD: datelines then show no time
+    updated: datetime | None
+    summary: str
+    source: Source | None
+    authors: tuple[str, ...]
+    slug: str
+    draft: bool
+    lang: str | None
+    tags: tuple[Mention, ...]
+    companies: tuple[Mention, ...]
+    events: tuple[Event, ...]
+    body_html: str
+    text: str
+    word_count: int
+
+
+@dataclass(frozen=True)
+class CompanyEntry:
+    path: str
+    slug: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    tickers: tuple[str, ...] = ()
+    sector: str | None = None
+    headquarters: str | None = None
+    founded: str | None = None
+    website: str | None = None
+    parent: Mention | None = None
+    profile_html: str = ""
+
+
+@dataclass(frozen=True)
+class TopicEntry:
+    path: str
+    slug: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    description: str | None = None
+
+
+@dataclass
+class Content:
+    articles: list[Article] = field(default_factory=list)
+    companies: list[CompanyEntry] = field(default_factory=list)
+    topics: list[TopicEntry] = field(default_factory=list)
+
+
+def display_path(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def markdown_files(folder: Path) -> list[Path]:
+    """*.md below folder, sorted, skipping hidden and editor-temporary files."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        path for path in folder.rglob("*.md")
+        if path.is_file()
+        and not any(part.startswith((".", "_")) for part in path.relative_to(folder).parts)
+    )
+
+
+def read_text(path: Path, shown: str, diagnostics: Diagnostics) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        diagnostics.error(shown, 0, 0, f"file is not valid UTF-8 (byte {error.start})",
+                          "save the file with UTF-8 encoding")
+    except OSError as error:
+        diagnostics.error(shown, 0, 0, f"cannot read file: {error.strerror}")
+    return None
+
+
+def render_bodies(bodies: Sequence[str], base_path: str) -> list[RenderedMarkdown]:
+    """Render Markdown bodies, in worker processes when there are many of them."""
+    if len(bodies) < PARALLEL_THRESHOLD or (os.cpu_count() or 1) < 2:
+        return [render_markdown(body, base_path) for body in bodies]
+    with ProcessPoolExecutor() as pool:
+        return list(pool.map(render_markdown, bodies, [base_path] * len(bodies),
+                             chunksize=32))
+
+
+def load_content(config: Config, base_path: str, diagnostics: Diagnostics) -> Content:
+    content_root = config.content_path
+    if not content_root.is_dir():
+        diagnostics.error(config.content_dir, 0, 0, "content folder not found",
+                          f"create {config.content_dir}/articles/ with Markdown articles, "
+                          "or run digest in the project folder")
+        return Content()
+    parsed: list[tuple[str, FrontMatter, str]] = []  # (path, front matter, kind)
+    for kind in ("articles", "companies", "topics"):
+        for path in markdown_files(content_root / kind):
+            shown = display_path(path, config.root)
+            text = read_text(path, shown, diagnostics)
+            matter = text is not None and parse_front_matter(text, shown, diagnostics)
+            if matter:
+                parsed.append((shown, matter, kind))
+    if not any(kind == "articles" for _, _, kind in parsed) and not diagnostics.errors:
+        diagnostics.warning(f"{config.content_dir}/articles", 0, 0, "no articles found",
+                            "add Markdown files with front matter under content/articles/")
+
+    rendered = iter(render_bodies([matter.body for _, matter, _ in parsed], base_path))
+    content = Content()
+    for shown, matter, kind in parsed:
+        body = next(rendered)
+        reader = FieldReader(matter, shown, diagnostics)
+        if kind == "articles":
+            article = read_article(reader, body, config)
+            if article:
+                content.articles.append(article)
+        elif kind == "companies":
+            company = read_company(reader, body)
+            if company:
+                content.companies.append(company)
+        else:
+            topic = read_topic(reader)
+            if topic:
+                content.topics.append(topic)
+    return content
+
+
+def mentions(reader: FieldReader, key: str) -> tuple[Mention, ...]:
+    return tuple(Mention(name, reader.path, reader.matter.value_at(*key_path))
+                 for name, key_path in reader.string_list(reader.matter.data, key))
+
+
+def read_article(reader: FieldReader, body: RenderedMarkdown, config: Config) -> Article | None:
+    data = reader.matter.data
+    errors_before = len(reader.diagnostics.errors)
+    reader.check_keys(data, ARTICLE_KEYS)
+    has_title = reader.require(data, "title")
+    has_date = reader.require(data, "date")
+    title = reader.string(data, "title") or ""
+    moment = reader.moment(data, "date", config.tz) if has_date else None
+    updated = reader.moment(data, "updated", config.tz)
+    if moment and updated and updated < moment:
+        reader.error(("updated",), "'updated' is earlier than 'date'",
+                     "'updated' is when the article was last revised")
+    slug_source = reader.string(data, "slug") or title
+    slug = slugify(slug_source) if slug_source else ""
+    if has_title and title and not slug:
+        reader.error(("slug",) if "slug" in data else ("title",),
+                     f"cannot make a URL slug from '{slug_source}'",
+                     "add 'slug: some-words' to the front matter")
+    source = read_source(reader, data)
+    events = read_events(reader, data, config)
+    article = Article(
+        path=reader.path,
+        title=title,
+        date=moment or datetime.min,
+        has_time=len(str(data.get("date", "")).strip()) > len("YYYY-MM-DD"),
+        updated=updated,
+        summary=reader.string(data, "summary") or body.first_paragraph,
+        source=source,
+        authors=tuple(name for name, _ in reader.string_list(data, "authors")),
+        slug=slug,
+        draft=reader.boolean(data, "draft"),
+        lang=reader.string(data, "lang"),
+        tags=mentions(reader, "tags"),
+        companies=mentions(reader, "companies"),
+        events=events,
+        body_html=body.html,
+        text=body.text,
+        word_count=len(body.text.split()),
+    )
+    return article if len(reader.diagnostics.errors) == errors_before else None
+
+
+def read_source(reader: FieldReader, data: dict[str, object]) -> Source | None:
+    value = data.get("source")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return Source(value.strip(), None)
+    if not isinstance(value, dict):
+        reader.error(("source",), "'source' must be a name or a mapping with 'name' and 'url'",
+                     "write source: {name: Reuters, url: https://…}")
+        return None
+    reader.check_keys(value, SOURCE_KEYS, ("source",))
+    if not reader.require(value, "name", ("source",)):
+        return None
+    return Source(reader.string(value, "name", ("source",)) or "",
+                  reader.url(value, "url", ("source",)))
+
+
+def read_events(reader: FieldReader, data: dict[str, object], config: Config
+                ) -> tuple[Event, ...]:
+    value = data.get("events")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        reader.error(("events",), "'events' must be a list",
+                     "write each event as '- {date: …, company: …, type: …, title: …}'")
+        return ()
+    events = []
+    for index, item in enumerate(value):
+        where = ("events", index)
+        if not isinstance(item, dict):
+            reader.error(where, "each event must be a mapping with date, company, type, title")
+            continue
+        reader.check_keys(item, EVENT_KEYS, where, "event key")
+        present = [reader.require(item, key, where) for key in EVENT_KEYS]
+        moment = reader.moment(item, "date", config.tz, where)
+        kind = reader.string(item, "type", where)
+        if kind is not None and kind not in EVENT_TYPES:
+            reader.error((*where, "type"), f"unknown event type '{kind}'",
+                         f"use one of: {', '.join(EVENT_TYPES)}")
+            continue
+        company = reader.string(item, "company", where)
+        title = reader.string(item, "title", where)
+        if all(present) and moment and kind and company and title:
+            mention = Mention(company, reader.path, reader.matter.value_at(*where, "company"))
+            events.append(Event(moment.date(), mention, kind, title))
+    return tuple(events)
+
+
+def read_company(reader: FieldReader, body: RenderedMarkdown) -> CompanyEntry | None:
+    data = reader.matter.data
+    reader.check_keys(data, COMPANY_KEYS)
+    if not reader.require(data, "name"):
+        return None
+    parent = reader.string(data, "parent")
+    return CompanyEntry(
+        path=reader.path,
+        slug=Path(reader.path).stem,
+        name=reader.string(data, "name") or "",
+        aliases=tuple(name for name, _ in reader.string_list(data, "aliases")),
+        tickers=tuple(name for name, _ in reader.string_list(data, "tickers")),
+        sector=reader.string(data, "sector"),
+        headquarters=reader.string(data, "headquarters"),
+        founded=reader.string(data, "founded"),
+        website=reader.url(data, "website"),
+        parent=Mention(parent, reader.path, reader.matter.value_at("parent")) if parent else None,
+        profile_html=body.html,
+    )
+
+
+def read_topic(reader: FieldReader) -> TopicEntry | None:
+    data = reader.matter.data
+    reader.check_keys(data, TOPIC_KEYS)
+    if not reader.require(data, "name"):
+        return None
+    return TopicEntry(
+        path=reader.path,
+        slug=Path(reader.path).stem,
+        name=reader.string(data, "name") or "",
+        aliases=tuple(name for name, _ in reader.string_list(data, "aliases")),
+        description=reader.string(data, "description"),
+    )

@@ -1,0 +1,118 @@
+"""Split a Markdown file into YAML front matter and body, keeping every key's position.
+
+YAML is parsed once with libyaml (`CSafeLoader`) into a node tree so each key and
+value knows its file line and column; the values are then constructed from those
+same nodes. Timestamps are *not* resolved by YAML: dates stay strings and are
+parsed by digest itself, so `2023-05-18` and `2023-05-18 09:30` follow one rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from digest.errors import Diagnostics
+
+Position = tuple[int, int]  # 1-based (line, column) in the file
+KeyPath = tuple[str | int, ...]
+
+
+class FrontMatterLoader(yaml.CSafeLoader):
+    """Safe libyaml loader that leaves timestamps as plain strings."""
+
+
+FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass
+class FrontMatter:
+    data: dict[str, Any]
+    body: str
+    body_line: int  # file line where the body starts
+    # key path -> position of the key itself, and of its value
+    key_positions: dict[KeyPath, Position] = field(default_factory=dict)
+    value_positions: dict[KeyPath, Position] = field(default_factory=dict)
+
+    def key_at(self, *path: str | int) -> Position:
+        return self.key_positions.get(path) or self.value_at(*path)
+
+    def value_at(self, *path: str | int) -> Position:
+        while path:
+            if path in self.value_positions:
+                return self.value_positions[path]
+            path = path[:-1]
+        return (1, 1)
+
+
+def _record_positions(
+    node: yaml.Node, path: KeyPath, offset: int, matter: FrontMatter
+) -> None:
+    matter.value_positions[path] = (node.start_mark.line + offset, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
+            matter.key_positions[(*path, key)] = (
+                key_node.start_mark.line + offset,
+                key_node.start_mark.column + 1,
+            )
+            _record_positions(value_node, (*path, key), offset, matter)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_positions(item, (*path, index), offset, matter)
+
+
+def parse_front_matter(
+    text: str, path: str, diagnostics: Diagnostics, required: bool = True
+) -> FrontMatter | None:
+    """Parse `---`-delimited YAML front matter; report problems, return None on failure."""
+    text = text.removeprefix("\ufeff")
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip() != "---":
+        if required:
+            diagnostics.error(
+                path, 1, 1, "missing front matter",
+                "start the file with a line '---', the YAML keys (title, date, …), then '---'",
+            )
+            return None
+        return FrontMatter({}, text, 1)
+    closing = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+    if closing is None:
+        diagnostics.error(path, 1, 1, "front matter is not closed",
+                          "add a line '---' after the last front-matter key")
+        return None
+
+    yaml_text = "".join(lines[1:closing])
+    matter = FrontMatter({}, "".join(lines[closing + 1:]), closing + 2)
+    offset = 2  # libyaml lines are 0-based and the YAML starts on file line 2
+    loader = FrontMatterLoader(yaml_text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return matter
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + offset, mark.column + 1) if mark else (offset, 1)
+        message = f"invalid YAML: {error.problem or error.context}"
+        hint = "check indentation, and quote values that contain ': ' or start with [ { * & !"
+        if error.context and error.problem:
+            hint = f"{error.context}; {hint}"
+        diagnostics.error(path, line, column, message, hint)
+        return None
+    except yaml.YAMLError as error:
+        diagnostics.error(path, offset, 1, f"invalid YAML: {error}")
+        return None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        diagnostics.error(path, offset, 1, "front matter must be a mapping of keys to values",
+                          "write one 'key: value' per line")
+        return None
+    matter.data = data
+    _record_positions(node, (), offset, matter)
+    return matter

@@ -1,0 +1,105 @@
+"""Markdown → HTML as a pure function of (text, settings).
+
+No module-level Markdown instance: Python-Markdown objects keep state between
+conversions, so each call builds its own. That keeps rendering safe to run in
+worker processes and to cache by content hash.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+import markdown
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+EXTENSIONS = ["extra", "sane_lists", "smarty"]
+
+
+@dataclass(frozen=True)
+class RenderedMarkdown:
+    html: str
+    text: str  # plain text of the whole body, for word counts and search
+    first_paragraph: str  # plain text of the first <p>, the default summary
+
+
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+class _SiteTreeprocessor(Treeprocessor):
+    """Fit the body into the page: prefix root-relative links (`/topics/ipo/`) with the
+    site's base path (`/repo/`), and shift headings so the topmost one is an <h2>, since
+    the page's <h1> is the title (editors write `#` or `##` for sections; both work)."""
+
+    def __init__(self, md: markdown.Markdown, base_path: str) -> None:
+        super().__init__(md)
+        self.base_path = base_path
+
+    def run(self, root: etree.Element) -> None:
+        levels = [int(element.tag[1]) for element in root.iter() if element.tag in HEADINGS]
+        shift = 2 - min(levels) if levels else 0
+        for element in root.iter():
+            if shift and element.tag in HEADINGS:
+                element.tag = f"h{min(6, int(element.tag[1]) + shift)}"
+            for attribute in ("href", "src"):
+                value = element.get(attribute)
+                if value and value.startswith("/") and not value.startswith("//"):
+                    element.set(attribute, self.base_path + value[1:])
+
+
+class _SitePathExtension(Extension):
+    def __init__(self, base_path: str) -> None:
+        super().__init__()
+        self.base_path = base_path
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.treeprocessors.register(_SiteTreeprocessor(md, self.base_path), "digest_paths", 1)
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.paragraphs: list[str] = []
+        self._paragraph: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "p" and self._paragraph is None and not self.paragraphs:
+            self._paragraph = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "p" and self._paragraph is not None:
+            self.paragraphs.append("".join(self._paragraph))
+            self._paragraph = None
+        self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+        if self._paragraph is not None:
+            self._paragraph.append(data)
+
+
+def squash_whitespace(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """(all text, first paragraph text) of an HTML fragment, via a real HTML parser."""
+    extractor = _TextExtractor()
+    extractor.feed(html)
+    extractor.close()
+    first = extractor.paragraphs[0] if extractor.paragraphs else ""
+    return squash_whitespace("".join(extractor.parts)), squash_whitespace(first)
+
+
+def render_markdown(text: str, base_path: str = "/") -> RenderedMarkdown:
+    converter = markdown.Markdown(
+        extensions=[*EXTENSIONS, "toc", _SitePathExtension(base_path)],
+        output_format="html",
+    )
+    html = converter.convert(text)
+    plain, first = html_to_text(html)
+    return RenderedMarkdown(html=html, text=plain, first_paragraph=first)

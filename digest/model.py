@@ -1,0 +1,345 @@
+"""The site model: articles resolved to companies and topics, timelines, archives,
+related articles and URLs. Pure data in, data out: no file or template I/O."""
+
+from __future__ import annotations
+
+import calendar
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from slugify import slugify
+
+from digest.config import Config
+from digest.content import Article, CompanyEntry, Content, Event, Mention, TopicEntry
+from digest.errors import Diagnostics, did_you_mean
+
+# How many neighbours (by date) in each shared company/topic are scored for
+# "related": keeps it linear on 100k-article archives instead of quadratic.
+RELATED_WINDOW = 30
+
+
+@dataclass(eq=False)
+class ArticlePage:
+    article: Article
+    url: str  # site path
+    local_date: datetime  # article.date in the site timezone
+    reading_minutes: int
+    companies: list[CompanyPage] = field(default_factory=list, repr=False)
+    topics: list[TopicPage] = field(default_factory=list, repr=False)
+    related: list[ArticlePage] = field(default_factory=list, repr=False)
+    previous: ArticlePage | None = field(default=None, repr=False)  # older
+    next: ArticlePage | None = field(default=None, repr=False)  # newer
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    date: date
+    kind: str  # "article" or an event type
+    title: str
+    article: ArticlePage
+
+
+@dataclass(frozen=True)
+class TimelineMonth:
+    year: int
+    month: int
+    name: str
+    entries: list[TimelineEntry]
+
+
+@dataclass(frozen=True)
+class MonthCount:
+    year: int
+    month: int
+    count: int
+
+
+@dataclass(eq=False)
+class CompanyPage:
+    slug: str
+    name: str
+    entry: CompanyEntry | None
+    url: str
+    articles: list[ArticlePage] = field(default_factory=list, repr=False)
+    events: list[tuple[Event, ArticlePage]] = field(default_factory=list, repr=False)
+    timeline: list[tuple[int, list[TimelineMonth]]] = field(default_factory=list, repr=False)
+    coverage: list[MonthCount] = field(default_factory=list, repr=False)
+    subsidiaries: list[CompanyPage] = field(default_factory=list, repr=False)
+    parent: CompanyPage | None = field(default=None, repr=False)
+
+
+@dataclass(eq=False)
+class TopicPage:
+    slug: str
+    name: str
+    entry: TopicEntry | None
+    url: str
+    articles: list[ArticlePage] = field(default_factory=list, repr=False)
+
+
+@dataclass(frozen=True)
+class ArchiveMonth:
+    year: int
+    month: int
+    name: str
+    url: str
+    articles: list[ArticlePage]
+
+
+@dataclass(frozen=True)
+class ArchiveYear:
+    year: int
+    url: str
+    months: list[ArchiveMonth]
+    count: int
+
+
+@dataclass
+class Site:
+    config: Config
+    articles: list[ArticlePage]  # newest first
+    companies: list[CompanyPage]  # A-Z
+    topics: list[TopicPage]  # A-Z
+    years: list[ArchiveYear]  # newest first
+    held_back: list[Article]  # drafts not built
+
+
+def month_name(month: int) -> str:
+    return calendar.month_name[month]
+
+
+def newest_first(pages: list[ArticlePage]) -> list[ArticlePage]:
+    return sorted(pages, key=lambda page: (page.article.date, page.url), reverse=True)
+
+
+class Resolver:
+    """Maps names as editors write them (any case, aliases) to company and topic pages."""
+
+    def __init__(self, content: Content, diagnostics: Diagnostics) -> None:
+        self.diagnostics = diagnostics
+        self.companies: dict[str, CompanyPage] = {}
+        self.company_keys: dict[str, CompanyPage] = {}
+        self.topics: dict[str, TopicPage] = {}
+        self.topic_keys: dict[str, TopicPage] = {}
+        self.topic_spellings: dict[str, Counter[str]] = defaultdict(Counter)
+        self.warned: set[str] = set()
+        for company in content.companies:
+            page = CompanyPage(company.slug, company.name, company, f"companies/{company.slug}/")
+            self.companies[company.slug] = page
+            self._claim(self.company_keys, page, company.path, company.name, *company.aliases)
+        for topic in content.topics:
+            topic_page = TopicPage(topic.slug, topic.name, topic, f"topics/{topic.slug}/")
+            self.topics[topic.slug] = topic_page
+            self._claim(self.topic_keys, topic_page, topic.path, topic.name, *topic.aliases)
+
+    def _claim(self, keys: dict[str, CompanyPage] | dict[str, TopicPage],
+               page: CompanyPage | TopicPage, path: str, *names: str) -> None:
+        for name in (page.slug, *names):
+            key = name.casefold()
+            owner = keys.get(key)
+            if owner is not None and owner is not page:
+                other = owner.entry.path if owner.entry else "?"
+                self.diagnostics.error(path, 1, 1, f"name '{name}' is already used by {other}",
+                                       "each name and alias may belong to one entry only")
+            else:
+                keys[key] = page  # type: ignore[assignment]
+
+    def known_company(self, name: str) -> CompanyPage | None:
+        return self.company_keys.get(name.casefold()) or self.company_keys.get(slugify(name))
+
+    def company(self, mention: Mention) -> CompanyPage:
+        page = self.known_company(mention.name)
+        if page is not None:
+            return page
+        slug = slugify(mention.name) or "company"
+        if slug not in self.companies:
+            self.companies[slug] = CompanyPage(slug, mention.name, None, f"companies/{slug}/")
+        if slug not in self.warned:
+            self.warned.add(slug)
+            registered = [c.name for c in self.companies.values() if c.entry]
+            hint = did_you_mean(mention.name, registered)
+            self.diagnostics.warning(
+                mention.path, *mention.position, f"company '{mention.name}' is not in the registry",
+                (hint + " Or add" if hint else "add") + f" content/companies/{slug}.md "
+                "to give it a profile and aliases",
+            )
+        self.company_keys[slug] = self.companies[slug]
+        return self.companies[slug]
+
+    def topic(self, mention: Mention) -> TopicPage:
+        page = self.topic_keys.get(mention.name.casefold())
+        if page is None:
+            slug = slugify(mention.name) or "topic"
+            page = self.topics.get(slug)
+            if page is None:
+                page = self.topics[slug] = TopicPage(slug, mention.name, None, f"topics/{slug}/")
+        if page.entry is None:
+            self.topic_spellings[page.slug][mention.name] += 1
+        return page
+
+    def settle_topic_names(self) -> None:
+        """An unregistered topic is named by its most used spelling (ties: A-Z)."""
+        for slug, spellings in self.topic_spellings.items():
+            self.topics[slug].name = min(spellings, key=lambda s: (-spellings[s], s))
+
+
+def article_url(config: Config, article: Article, local: datetime) -> str:
+    path = config.permalink.format(year=f"{local.year:04d}", month=f"{local.month:02d}",
+                                   day=f"{local.day:02d}", slug=article.slug)
+    return path.lstrip("/")
+
+
+def build_site(content: Content, config: Config, diagnostics: Diagnostics,
+               include_drafts: bool = False) -> Site:
+    resolver = Resolver(content, diagnostics)
+    published = [a for a in content.articles if include_drafts or not a.draft]
+    held_back = [a for a in content.articles if a not in published]
+    pages = []
+    for article in published:
+        local = article.date.astimezone(config.tz)
+        minutes = max(1, round(article.word_count / config.words_per_minute))
+        pages.append(ArticlePage(article, article_url(config, article, local), local, minutes))
+    pages = newest_first(pages)
+
+    for page in pages:
+        article = page.article
+        filed_under: dict[str, CompanyPage] = {}
+        tagged: dict[str, TopicPage] = {}
+        for mention in article.companies:
+            company = resolver.company(mention)
+            filed_under.setdefault(company.slug, company)
+        for mention in article.tags:
+            # A tag naming a known company files the article under that company.
+            known = resolver.known_company(mention.name)
+            if known is not None:
+                filed_under.setdefault(known.slug, known)
+            else:
+                topic = resolver.topic(mention)
+                tagged.setdefault(topic.slug, topic)
+        for event in article.events:
+            company = resolver.company(event.company)
+            filed_under.setdefault(company.slug, company)
+            company.events.append((event, page))
+        page.companies = sorted(filed_under.values(), key=lambda c: c.name.casefold())
+        page.topics = sorted(tagged.values(), key=lambda t: t.name.casefold())
+        for company in page.companies:
+            company.articles.append(page)
+        for topic in page.topics:
+            topic.articles.append(page)
+    resolver.settle_topic_names()
+
+    for older, newer in zip(pages[1:], pages, strict=False):
+        older.next, newer.previous = newer, older
+    companies = sorted(resolver.companies.values(), key=lambda c: (c.name.casefold(), c.slug))
+    topics = sorted(resolver.topics.values(), key=lambda t: (t.name.casefold(), t.slug))
+    link_parents(companies, resolver, diagnostics)
+    for company in companies:
+        company.timeline = build_timeline(company)
+        company.coverage = count_coverage(company.articles)
+    assign_related(pages, companies, topics, config.related_count)
+    site = Site(config, pages, companies, topics, build_archive(pages), held_back)
+    check_url_collisions(site, diagnostics)
+    return site
+
+
+def link_parents(companies: list[CompanyPage], resolver: Resolver,
+                 diagnostics: Diagnostics) -> None:
+    for company in companies:
+        parent_mention = company.entry.parent if company.entry else None
+        if parent_mention is None:
+            continue
+        parent = resolver.known_company(parent_mention.name)
+        if parent is None or parent is company:
+            registered = [c.name for c in companies if c.entry]
+            diagnostics.error(parent_mention.path, *parent_mention.position,
+                              f"parent company '{parent_mention.name}' is not in the registry",
+                              did_you_mean(parent_mention.name, registered)
+                              or "name a company from content/companies/")
+            continue
+        company.parent = parent
+        parent.subsidiaries.append(company)
+
+
+def build_timeline(company: CompanyPage) -> list[tuple[int, list[TimelineMonth]]]:
+    """Articles and typed events, grouped by year then month, newest first."""
+    entries = [TimelineEntry(page.local_date.date(), "article", page.article.title, page)
+               for page in company.articles]
+    entries += [TimelineEntry(event.date, event.type, event.title, page)
+                for event, page in company.events]
+    entries.sort(key=lambda e: (e.date, e.kind != "article", e.title, e.article.url),
+                 reverse=True)
+    by_month: dict[tuple[int, int], list[TimelineEntry]] = defaultdict(list)
+    for entry in entries:
+        by_month[(entry.date.year, entry.date.month)].append(entry)
+    by_year: dict[int, list[TimelineMonth]] = defaultdict(list)
+    for (year, month), month_entries in sorted(by_month.items(), reverse=True):
+        by_year[year].append(TimelineMonth(year, month, month_name(month), month_entries))
+    return sorted(by_year.items(), reverse=True)
+
+
+def count_coverage(articles: list[ArticlePage]) -> list[MonthCount]:
+    """Articles per month, every month from the first to the last one covered."""
+    if not articles:
+        return []
+    counts = Counter((p.local_date.year, p.local_date.month) for p in articles)
+    (year, month), last = min(counts), max(counts)
+    series = []
+    while (year, month) <= last:
+        series.append(MonthCount(year, month, counts.get((year, month), 0)))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return series
+
+
+def assign_related(pages: list[ArticlePage], companies: list[CompanyPage],
+                   topics: list[TopicPage], limit: int) -> None:
+    """Rank by shared companies (weight 2) and topics (weight 1), nearest dates first."""
+    position = {id(page): index for index, page in enumerate(pages)}
+    groups: list[tuple[int, list[ArticlePage]]] = [(2, c.articles) for c in companies]
+    groups += [(1, t.articles) for t in topics]
+    index_in: dict[int, list[tuple[int, list[ArticlePage], int]]] = defaultdict(list)
+    for weight, members in groups:
+        for index, page in enumerate(members):
+            index_in[id(page)].append((weight, members, index))
+    for page in pages:
+        scores: Counter[int] = Counter()
+        for weight, members, index in index_in[id(page)]:
+            for other in members[max(0, index - RELATED_WINDOW): index + RELATED_WINDOW + 1]:
+                if other is not page:
+                    scores[id(other)] += weight
+        mine = position[id(page)]
+        ranked = sorted(scores, key=lambda key: (-scores[key], abs(position[key] - mine),
+                                                 position[key]))
+        page.related = [pages[position[key]] for key in ranked[:limit]]
+
+
+def build_archive(pages: list[ArticlePage]) -> list[ArchiveYear]:
+    by_month: dict[tuple[int, int], list[ArticlePage]] = defaultdict(list)
+    for page in pages:
+        by_month[(page.local_date.year, page.local_date.month)].append(page)
+    years: dict[int, list[ArchiveMonth]] = defaultdict(list)
+    for (year, month), members in sorted(by_month.items(), reverse=True):
+        years[year].append(ArchiveMonth(year, month, month_name(month),
+                                        f"archive/{year:04d}/{month:02d}/", members))
+    return [ArchiveYear(year, f"archive/{year:04d}/", months, sum(len(m.articles) for m in months))
+            for year, months in sorted(years.items(), reverse=True)]
+
+
+def check_url_collisions(site: Site, diagnostics: Diagnostics) -> None:
+    """Two sources claiming one URL is an error naming both."""
+    claimed: dict[str, str] = {}
+
+    def claim(url: str, owner: str, mention: Mention | None = None) -> None:
+        if url in claimed and claimed[url] != owner:
+            path, (line, column) = (mention.path, mention.position) if mention else (owner, (0, 0))
+            diagnostics.error(path, line, column,
+                              f"URL '/{url}' is claimed by both {claimed[url]} and {owner}",
+                              "give one of them a different 'slug:' (or rename the file)")
+        claimed.setdefault(url, owner)
+
+    for page in sorted(site.articles, key=lambda p: p.article.path):
+        claim(page.url, page.article.path, Mention("", page.article.path, (1, 1)))
+    for company in site.companies:
+        claim(company.url, company.entry.path if company.entry else f"company '{company.name}'")
+    for topic in site.topics:
+        claim(topic.url, topic.entry.path if topic.entry else f"topic '{topic.name}'")

@@ -1,0 +1,222 @@
+"""Templates → bytes. Builds the Jinja2 environment (site templates override the default
+theme file by file), lists every page to write, renders them (in parallel on large sites)
+and turns template failures into diagnostics pointing at the template file and line."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from digest.content import display_path
+from digest.errors import Diagnostic, Diagnostics
+from digest.model import ArticlePage, CompanyPage, Site
+from digest.urls import Urls, paged_path
+
+Progress = Callable[[int, int], None]
+PARALLEL_THRESHOLD = 400
+EVENT_LABELS = {"article": "Report", "ipo": "IPO", "earnings": "Earnings",
+                "acquisition": "Acquisition", "restructuring": "Restructuring",
+                "regulation": "Regulation", "funding": "Funding", "partnership": "Partnership",
+                "leadership": "Leadership", "product": "Product", "other": "Event"}  # pages; below it forking workers costs more than it saves
+
+
+def default_theme_path() -> Path:
+    """The theme inside the installed wheel, or templates/ of a source checkout."""
+    packaged = Path(__file__).parent / "theme"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Output:
+    site_path: str  # "topics/ipo/", "404.html"
+    kind: str  # for the build summary: article, topic, company, archive, list, other
+    template: str
+    context: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Pagination:
+    items: Sequence[ArticlePage]
+    number: int
+    total: int
+    previous_url: str | None
+    next_url: str | None
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: int
+    y: int
+    height: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    bars: list[Bar]
+    peak: int
+    first: str
+    last: str
+
+
+def coverage_chart(counts: Sequence[Any], bar_width: int = 10, height: int = 48) -> Chart:
+    """Geometry of the per-month coverage bar chart drawn as inline SVG."""
+    peak = max((c.count for c in counts), default=0) or 1
+    bars = []
+    for index, c in enumerate(counts):
+        bar_height = round(c.count / peak * (height - 2)) if c.count else 0
+        label = f"{datetime(c.year, c.month, 1):%B %Y}: {c.count} article" + \
+            ("" if c.count == 1 else "s")
+        bars.append(Bar(index * bar_width, height - bar_height, bar_height, label))
+    first = f"{datetime(counts[0].year, counts[0].month, 1):%b %Y}" if counts else ""
+    last = f"{datetime(counts[-1].year, counts[-1].month, 1):%b %Y}" if counts else ""
+    return Chart(max(len(bars) * bar_width, bar_width), height, bars, peak, first, last)
+
+
+def by_initial(companies: Sequence[CompanyPage]) -> list[tuple[str, list[CompanyPage]]]:
+    """A-Z groups for the company index; names not starting with A-Z go under '#'."""
+    groups: dict[str, list[CompanyPage]] = {}
+    for company in companies:
+        initial = company.name[:1].upper()
+        groups.setdefault(initial if "A" <= initial <= "Z" else "#", []).append(company)
+    return sorted(groups.items())
+
+
+def format_dateline(moment: datetime, with_time: bool = True) -> str:
+    text = f"{moment.day} {moment:%B %Y}"
+    if with_time and (moment.hour or moment.minute):
+        text += f", {moment:%H:%M} {moment.tzname()}"
+    return text
+
+
+def make_environment(site: Site, urls: Urls) -> jinja2.Environment:
+    config = site.config
+    search_path = [str(config.templates_path), str(default_theme_path())]
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search_path),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals.update(site=site, config=config, url=urls.path, absolute_url=urls.absolute,
+                       coverage_chart=coverage_chart, by_initial=by_initial,
+                       event_labels=EVENT_LABELS)
+    env.filters["dateline"] = format_dateline
+    env.filters["isoformat"] = lambda moment: moment.isoformat()
+    return env
+
+
+def paginate(first_page: str, items: Sequence[ArticlePage], per_page: int
+             ) -> Iterator[tuple[str, Pagination]]:
+    total = max(1, -(-len(items) // per_page))
+    for number in range(1, total + 1):
+        yield paged_path(first_page, number), Pagination(
+            items[(number - 1) * per_page: number * per_page], number, total,
+            paged_path(first_page, number - 1) if number > 1 else None,
+            paged_path(first_page, number + 1) if number < total else None,
+        )
+
+
+def list_outputs(site: Site) -> list[Output]:
+    """Every page of the site, in a stable order."""
+    per_page = site.config.per_page
+    outputs = [Output(path, "list", "index.html", {"pagination": pagination})
+               for path, pagination in paginate("", site.articles, per_page)]
+    outputs += [Output(page.url, "article", "article.html", {"page": page})
+                for page in site.articles]
+    outputs.append(Output("topics/", "list", "topics.html", {}))
+    for topic in site.topics:
+        outputs += [Output(path, "topic", "topic.html", {"topic": topic, "pagination": p})
+                    for path, p in paginate(topic.url, topic.articles, per_page)]
+    outputs.append(Output("companies/", "list", "companies.html", {}))
+    outputs += [Output(company.url, "company", "company.html", {"company": company})
+                for company in site.companies]
+    outputs.append(Output("archive/", "list", "archive.html", {}))
+    for year in site.years:
+        outputs.append(Output(year.url, "archive", "archive_year.html", {"year": year}))
+        outputs += [Output(month.url, "archive", "archive_month.html",
+                           {"year": year, "month": month}) for month in year.months]
+    outputs.append(Output("404.html", "other", "404.html", {}))
+    return outputs
+
+
+def template_diagnostic(error: BaseException, root: Path, template: str) -> Diagnostic:
+    """Point at the template file and line, whatever Jinja2 raised."""
+    if isinstance(error, jinja2.TemplateSyntaxError) and error.filename:
+        return Diagnostic(display_path(Path(error.filename), root), error.lineno or 0, 0,
+                          f"template syntax error: {error.message}",
+                          hint="see https://jinja.palletsprojects.com/templates/")
+    # Runtime errors: Jinja2 rewrites tracebacks so template frames carry template lines.
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if frame.filename.endswith((".html", ".xml", ".txt", ".json"))]
+    path, line = (display_path(Path(frames[-1].filename), root), frames[-1].lineno or 0) \
+        if frames else (f"templates/{template}", 0)
+    if isinstance(error, jinja2.TemplateNotFound):
+        return Diagnostic(path, line, 0, f"template '{error.name}' not found",
+                          hint="add it to the site's templates/ folder, or fix the name that "
+                               "includes or extends it")
+    hint = None
+    if isinstance(error, jinja2.UndefinedError):
+        hint = "check the spelling; docs/TEMPLATES.md lists what each page's template gets"
+    return Diagnostic(path, line, 0, f"template error: {error}", hint=hint)
+
+
+# Work shared with forked workers: set before the pool starts, inherited, never pickled.
+_WORK: tuple[jinja2.Environment, list[Output], Path] | None = None
+
+
+def _render_one(index: int) -> tuple[int, bytes | Diagnostic]:
+    assert _WORK is not None
+    env, outputs, root = _WORK
+    output = outputs[index]
+    try:
+        html = env.get_template(output.template).render(output.context, page_url=output.site_path)
+        return index, html.encode("utf-8")
+    except Exception as error:  # any template failure becomes a diagnostic, never a traceback
+        return index, template_diagnostic(error, root, output.template)
+
+
+def render_outputs(site: Site, urls: Urls, outputs: list[Output], diagnostics: Diagnostics,
+                   progress: Progress | None = None) -> list[bytes]:
+    """Render every output; on any template error report each distinct one."""
+    global _WORK
+    _WORK = (make_environment(site, urls), outputs, site.config.root)
+    results: list[bytes] = [b""] * len(outputs)
+    seen: set[Diagnostic] = set()
+    use_pool = len(outputs) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
+        and sys.platform == "linux"
+    try:
+        if use_pool:
+            with multiprocessing.get_context("fork").Pool() as pool:
+                stream = pool.imap_unordered(_render_one, range(len(outputs)), chunksize=64)
+                collect(stream, results, seen, progress)
+        else:
+            collect(map(_render_one, range(len(outputs))), results, seen, progress)
+    finally:
+        _WORK = None
+    diagnostics.extend(sorted(seen, key=Diagnostic.sort_key))
+    return results
+
+
+def collect(stream: Iterator[tuple[int, bytes | Diagnostic]], results: list[bytes],
+            seen: set[Diagnostic], progress: Progress | None) -> None:
+    for done, (index, result) in enumerate(stream, start=1):
+        if isinstance(result, Diagnostic):
+            seen.add(result)
+        else:
+            results[index] = result
+        if progress and (done % 50 == 0 or done == len(results)):
+            progress(done, len(results))

@@ -1,0 +1,61 @@
+"""Shared fixtures: the real CLI in a subprocess, and fresh copies of fixture sites."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+GOLDEN = REPO / "tests" / "golden"
+INVALID = REPO / "tests" / "invalid"
+
+RunDigest = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def run_cli(*args: str | Path, cwd: Path = REPO, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    """`python -m digest ARGS` in a subprocess, exactly as an editor would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "digest", *map(str, args)],
+        cwd=cwd, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+    )
+
+
+@pytest.fixture
+def digest() -> RunDigest:
+    return run_cli
+
+
+@pytest.fixture
+def example_site(tmp_path: Path) -> Path:
+    """A private copy of the example site (content + settings), safe to modify."""
+    site = tmp_path / "example"
+    site.mkdir()
+    shutil.copytree(REPO / "content", site / "content")
+    shutil.copy(REPO / "pyproject.toml", site / "pyproject.toml")
+    return site
+
+
+@pytest.fixture(scope="session")
+def built_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example site built once at the root URL, for read-only checks."""
+    output = tmp_path_factory.mktemp("example-site")
+    result = run_cli("build", "--quiet", "--output", output)
+    assert result.returncode == 0, result.stderr
+    return output
+
+
+@pytest.fixture(scope="session")
+def built_under_subpath(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("repo-site")
+    result = run_cli("build", "--quiet", "--base-url", "https://example.github.io/repo/",
+                     "--output", output)
+    assert result.returncode == 0, result.stderr
+    return output
