@@ -51,15 +51,21 @@ def static_files(config: Config) -> dict[str, Path]:
 
 
 def check_output_folder(config: Config) -> Path:
-    """Refuse an output folder that is, or contains, the project, content or templates."""
+    """Refuse an output folder that is, contains, or lies inside the editors' sources:
+    the swap replaces the whole folder, so it must hold nothing but built files."""
     output = config.output_path
+    refusal = None
     for protected, what in ((config.root, "the project folder"),
                             (config.content_path, "the content folder"),
                             (config.templates_path, "the templates folder")):
-        if protected.resolve().is_relative_to(output):
+        protected = protected.resolve()
+        if protected.is_relative_to(output):
+            refusal = f"it is or contains {what}"
+        elif what != "the project folder" and output.is_relative_to(protected):
+            refusal = f"it is inside {what}"
+        if refusal:
             raise UsageError([Diagnostic(
-                "pyproject.toml", 0, 0,
-                f"refusing to build into '{output}': it is or contains {what}",
+                "pyproject.toml", 0, 0, f"refusing to build into '{output}': {refusal}",
                 hint="set [tool.digest] output_dir (or --output) to a folder of its own, "
                      "such as 'site'")])
     if output.exists() and not output.is_dir():

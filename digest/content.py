@@ -68,6 +68,7 @@ class Article:
     source: Source | None
     authors: tuple[str, ...]
     slug: str
+    slug_position: Position  # of `slug:` or else `title:`, where URL clashes are reported
     draft: bool
     lang: str | None
     tags: tuple[Mention, ...]
@@ -91,6 +92,8 @@ class CompanyEntry:
     website: str | None = None
     parent: Mention | None = None
     profile_html: str = ""
+    # where each name and alias is written, to point at the one that clashes
+    positions: dict[str, Position] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class TopicEntry:
     name: str
     aliases: tuple[str, ...] = ()
     description: str | None = None
+    positions: dict[str, Position] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -221,6 +225,7 @@ def read_article(reader: FieldReader, body: RenderedMarkdown, config: Config) ->
         source=source,
         authors=tuple(name for name, _ in reader.string_list(data, "authors")),
         slug=slug,
+        slug_position=reader.matter.value_at("slug" if "slug" in data else "title"),
         draft=reader.boolean(data, "draft"),
         lang=reader.string(data, "lang"),
         tags=mentions(reader, "tags"),
@@ -281,6 +286,13 @@ def read_events(reader: FieldReader, data: dict[str, object], config: Config
     return tuple(events)
 
 
+def name_positions(reader: FieldReader) -> dict[str, Position]:
+    positions = {name: reader.matter.value_at(*key_path)
+                 for name, key_path in reader.string_list(reader.matter.data, "aliases")}
+    positions[str(reader.matter.data.get("name"))] = reader.matter.value_at("name")
+    return positions
+
+
 def read_company(reader: FieldReader, body: RenderedMarkdown) -> CompanyEntry | None:
     data = reader.matter.data
     reader.check_keys(data, COMPANY_KEYS)
@@ -299,6 +311,7 @@ def read_company(reader: FieldReader, body: RenderedMarkdown) -> CompanyEntry | 
         website=reader.url(data, "website"),
         parent=Mention(parent, reader.path, reader.matter.value_at("parent")) if parent else None,
         profile_html=body.html,
+        positions=name_positions(reader),
     )
 
 
@@ -313,4 +326,5 @@ def read_topic(reader: FieldReader) -> TopicEntry | None:
         name=reader.string(data, "name") or "",
         aliases=tuple(name for name, _ in reader.string_list(data, "aliases")),
         description=reader.string(data, "description"),
+        positions=name_positions(reader),
     )

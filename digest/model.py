@@ -127,20 +127,22 @@ class Resolver:
         for company in content.companies:
             page = CompanyPage(company.slug, company.name, company, f"companies/{company.slug}/")
             self.companies[company.slug] = page
-            self._claim(self.company_keys, page, company.path, company.name, *company.aliases)
+            self._claim(self.company_keys, page, company, company.name, *company.aliases)
         for topic in content.topics:
             topic_page = TopicPage(topic.slug, topic.name, topic, f"topics/{topic.slug}/")
             self.topics[topic.slug] = topic_page
-            self._claim(self.topic_keys, topic_page, topic.path, topic.name, *topic.aliases)
+            self._claim(self.topic_keys, topic_page, topic, topic.name, *topic.aliases)
 
     def _claim(self, keys: dict[str, CompanyPage] | dict[str, TopicPage],
-               page: CompanyPage | TopicPage, path: str, *names: str) -> None:
+               page: CompanyPage | TopicPage, entry: CompanyEntry | TopicEntry, *names: str
+               ) -> None:
         for name in (page.slug, *names):
             key = name.casefold()
             owner = keys.get(key)
             if owner is not None and owner is not page:
                 other = owner.entry.path if owner.entry else "?"
-                self.diagnostics.error(path, 1, 1, f"name '{name}' is already used by {other}",
+                self.diagnostics.error(entry.path, *entry.positions.get(name, (1, 1)),
+                                       f"name '{name}' is already used by {other}",
                                        "each name and alias may belong to one entry only")
             else:
                 keys[key] = page  # type: ignore[assignment]
@@ -338,7 +340,8 @@ def check_url_collisions(site: Site, diagnostics: Diagnostics) -> None:
         claimed.setdefault(url, owner)
 
     for page in sorted(site.articles, key=lambda p: p.article.path):
-        claim(page.url, page.article.path, Mention("", page.article.path, (1, 1)))
+        claim(page.url, page.article.path,
+              Mention("", page.article.path, page.article.slug_position))
     for company in site.companies:
         claim(company.url, company.entry.path if company.entry else f"company '{company.name}'")
     for topic in site.topics:

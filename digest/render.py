@@ -22,11 +22,11 @@ from digest.model import ArticlePage, CompanyPage, Site
 from digest.urls import Urls, paged_path
 
 Progress = Callable[[int, int], None]
-PARALLEL_THRESHOLD = 400
+PARALLEL_THRESHOLD = 400  # pages; below it forking workers costs more than it saves
 EVENT_LABELS = {"article": "Report", "ipo": "IPO", "earnings": "Earnings",
                 "acquisition": "Acquisition", "restructuring": "Restructuring",
                 "regulation": "Regulation", "funding": "Funding", "partnership": "Partnership",
-                "leadership": "Leadership", "product": "Product", "other": "Event"}  # pages; below it forking workers costs more than it saves
+                "leadership": "Leadership", "product": "Product", "other": "Event"}
 
 
 def default_theme_path() -> Path:

@@ -1,0 +1,31 @@
+# The two README commands: `make site` and `make test`. Everything installs itself.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: site test check golden bench chromium
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+site: $(STAMP)
+	$(BIN)/digest build
+
+# Browser tests drive Debian's Chromium; Playwright's own browser download is never used.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x /usr/bin/chromium
+
+check: $(STAMP)
+	$(BIN)/ruff check digest tests
+	$(BIN)/mypy
+
+test: $(STAMP) chromium check
+	$(BIN)/python -m pytest
+
+golden: $(STAMP)
+	$(BIN)/python -m tests.regenerate

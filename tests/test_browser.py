@@ -1,0 +1,111 @@
+"""The built theme in real headless Chromium: phone layout, contrast, keyboard, no JS."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, serve
+from tests.test_example_site import SEED_PAGE
+
+PAGES = ["", SEED_PAGE, "companies/", "companies/alibaba/", "topics/", "topics/cloud/",
+         "archive/", "archive/2023/", "no/such/page/"]
+
+CONTRAST_SCRIPT = """
+() => {
+  const rgb = s => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05); };
+  const bg = getComputedStyle(document.body).backgroundColor;
+  const pick = sel => [...document.querySelectorAll(sel)].map(e => getComputedStyle(e).color);
+  const colours = [...pick('main p, main li, main h1'), ...pick('main a'), ...pick('.meta, .count, h4, figcaption, dt'),
+                   ...pick('.chip')];
+  const chipBg = [...document.querySelectorAll('.chip')].map(e => [getComputedStyle(e).color,
+                  getComputedStyle(e).backgroundColor]);
+  return {bg, worst: Math.min(...colours.map(c => ratio(c, bg)),
+                              ...chipBg.map(([c, b]) => ratio(c, b)))};
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def site_url(built_under_subpath: Path, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("served")
+    shutil.copytree(built_under_subpath, root / "repo")
+    with serve(root) as url:
+        yield url + "repo/"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def open_page(browser: Browser, url: str, **options: object) -> tuple[Page, list[str]]:
+    context = browser.new_context(**options)  # type: ignore[arg-type]
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(url)
+    return page, requests
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_phone_layout_has_no_sideways_scroll_and_no_offsite_request(
+        browser: Browser, site_url: str, path: str) -> None:
+    page, requests = open_page(browser, site_url + path,
+                               viewport={"width": 390, "height": 844})
+    assert page.locator("h1").count() == 1
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{path}: page is {width}px wide at a 390px viewport"
+    assert requests and all(r.startswith(site_url) for r in requests), requests
+    assert page.evaluate("getComputedStyle(document.body).fontFamily")
+    page.context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("path", ["", SEED_PAGE, "companies/alibaba/"])
+def test_text_meets_aa_contrast(browser: Browser, site_url: str, scheme: str,
+                                path: str) -> None:
+    page, _ = open_page(browser, site_url + path, color_scheme=scheme)
+    result = page.evaluate(CONTRAST_SCRIPT)
+    assert result["worst"] >= 4.5, result
+    dark_background = result["bg"] != "rgb(255, 255, 255)"
+    assert dark_background == (scheme == "dark")
+    page.context.close()
+
+
+def test_skip_link_is_first_and_moves_focus_to_main(browser: Browser, site_url: str) -> None:
+    page, _ = open_page(browser, site_url + SEED_PAGE)
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Skip to content"
+    box = page.locator(".skip-link").bounding_box()
+    assert box is not None and box["y"] >= 0, "the skip link shows when focused"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.context.close()
+
+
+def test_site_works_without_javascript(browser: Browser, site_url: str) -> None:
+    page, _ = open_page(browser, site_url, java_script_enabled=False)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Companies").click()
+    page.get_by_role("link", name="Alibaba", exact=True).first.click()
+    assert page.url == site_url + "companies/alibaba/"
+    assert page.locator(".timeline-entry").count() >= 6
+    page.locator(".timeline-article a").first.click()
+    assert page.locator("article h1").count() == 1
+    page.context.close()

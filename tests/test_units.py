@@ -1,0 +1,97 @@
+"""Unit tests of the pieces: dates, slugs, URLs, Markdown, name resolution."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from digest.config import Config, load_config
+from digest.content import load_content
+from digest.errors import BuildError, Diagnostics
+from digest.fields import parse_datetime
+from digest.markup import render_markdown
+from digest.model import build_site
+from digest.urls import Urls, output_file
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2023-05-18", datetime(2023, 5, 18, tzinfo=SHANGHAI)),
+    ("2023-05-18 09:30", datetime(2023, 5, 18, 9, 30, tzinfo=SHANGHAI)),
+    ("2023-05-18T09:30:15", datetime(2023, 5, 18, 9, 30, 15, tzinfo=SHANGHAI)),
+    ("2023-05-18T09:30:00+02:00", datetime(2023, 5, 18, 9, 30,
+                                           tzinfo=timezone(timedelta(hours=2)))),
+    ("2023-05-18T01:30:00Z", datetime(2023, 5, 18, 1, 30, tzinfo=timezone.utc)),
+])
+def test_dates_without_offset_are_local_to_the_site(text: str, expected: datetime) -> None:
+    parsed = parse_datetime(text, SHANGHAI)
+    assert parsed == expected and parsed is not None and parsed.utcoffset() is not None
+
+
+@pytest.mark.parametrize("text", ["2023-13-01", "18/05/2023", "May 18", "2023-05-18 9am", ""])
+def test_unparsable_dates_are_none(text: str) -> None:
+    assert parse_datetime(text, SHANGHAI) is None
+
+
+def test_urls_honour_a_subpath_base() -> None:
+    urls = Urls("https://example.github.io/repo/")
+    assert urls.path("") == "/repo/"
+    assert urls.path("topics/ipo/") == "/repo/topics/ipo/"
+    assert urls.absolute("topics/ipo/") == "https://example.github.io/repo/topics/ipo/"
+    assert Urls("/").path("companies/") == "/companies/"
+    assert output_file("topics/ipo/") == "topics/ipo/index.html"
+    assert output_file("404.html") == "404.html"
+
+
+def test_markdown_is_a_pure_function_of_text_and_base() -> None:
+    text = "## Heading\n\nSee [topics](/topics/) and [abs](https://x.example/).\n\nMore."
+    first = render_markdown(text, "/repo/")
+    assert render_markdown(text, "/repo/") == first
+    assert 'href="/repo/topics/"' in first.html and 'href="https://x.example/"' in first.html
+    assert first.first_paragraph == "See topics and abs."
+    assert render_markdown(text, "/").html != first.html
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_tags_naming_a_company_file_the_article_under_it(tmp_path: Path) -> None:
+    write(tmp_path / "content/companies/alibaba.md",
+          "---\nname: Alibaba\naliases: [阿里巴巴, BABA]\n---\n")
+    write(tmp_path / "content/articles/a.md",
+          "---\ntitle: 阿里巴巴云计划\ndate: 2023-05-18\ntags: alibaba, Cloud, IPO\n---\nText.\n")
+    write(tmp_path / "content/articles/b.md",
+          "---\ntitle: Second\ndate: 2023-05-19\ntags: [BABA, cloud]\n---\nText.\n")
+    config = load_config(tmp_path)
+    diagnostics = Diagnostics()
+    site = build_site(load_content(config, "/", diagnostics), config, diagnostics)
+    assert not diagnostics.items
+    assert [c.slug for c in site.companies] == ["alibaba"]
+    assert len(site.companies[0].articles) == 2
+    assert [t.slug for t in site.topics] == ["cloud", "ipo"]
+    assert site.topics[0].name == "Cloud"  # ties between spellings go to A-Z order
+    assert site.articles[1].url == "2023/05/a-li-ba-ba-yun-ji-hua/"  # transliterated slug
+    assert site.articles[0].related == [site.articles[1]]
+
+
+def test_config_defaults_without_pyproject(tmp_path: Path) -> None:
+    config = load_config(tmp_path)
+    assert config == Config(root=tmp_path)
+    assert config.base_url == "/" and config.timezone == "UTC" and config.output_dir == "site"
+
+
+def test_config_base_url_gets_trailing_slash(tmp_path: Path) -> None:
+    config = load_config(tmp_path, {"base_url": "https://example.github.io/repo"})
+    assert config.base_url == "https://example.github.io/repo/"
+
+
+def test_bad_permalink_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(BuildError) as caught:
+        load_config(tmp_path, {"permalink": "/{yr}/{slug}/"})
+    assert "bad permalink" in str(caught.value)
