@@ -25,8 +25,8 @@ CONTRAST_SCRIPT = """
     return (x + 0.05) / (y + 0.05); };
   const bg = getComputedStyle(document.body).backgroundColor;
   const pick = sel => [...document.querySelectorAll(sel)].map(e => getComputedStyle(e).color);
-  const colours = [...pick('main p, main li, main h1'), ...pick('main a'), ...pick('.meta, .count, h4, figcaption, dt'),
-                   ...pick('.chip')];
+  const colours = [...pick('main p, main li, main h1'), ...pick('main a'),
+                   ...pick('.meta, .count, h4, figcaption, dt'), ...pick('.chip')];
   const chipBg = [...document.querySelectorAll('.chip')].map(e => [getComputedStyle(e).color,
                   getComputedStyle(e).backgroundColor]);
   return {bg, worst: Math.min(...colours.map(c => ratio(c, bg)),

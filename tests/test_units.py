@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
     ("2023-05-18T09:30:15", datetime(2023, 5, 18, 9, 30, 15, tzinfo=SHANGHAI)),
     ("2023-05-18T09:30:00+02:00", datetime(2023, 5, 18, 9, 30,
                                            tzinfo=timezone(timedelta(hours=2)))),
-    ("2023-05-18T01:30:00Z", datetime(2023, 5, 18, 1, 30, tzinfo=timezone.utc)),
+    ("2023-05-18T01:30:00Z", datetime(2023, 5, 18, 1, 30, tzinfo=UTC)),
 ])
 def test_dates_without_offset_are_local_to_the_site(text: str, expected: datetime) -> None:
     parsed = parse_datetime(text, SHANGHAI)
