@@ -21,7 +21,7 @@ chromium:
 	@test -x /usr/bin/chromium
 
 check: $(STAMP)
-	$(BIN)/ruff check digest tests
+	$(BIN)/ruff check digest tests scripts
 	$(BIN)/mypy
 
 test: $(STAMP) chromium check
@@ -29,3 +29,6 @@ test: $(STAMP) chromium check
 
 golden: $(STAMP)
 	$(BIN)/python -m tests.regenerate
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py --articles 10000

@@ -108,6 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         errors = sum(1 for d in error.diagnostics if d.severity == "error")
         print(f"{errors} error(s); nothing was written", file=sys.stderr)
         return error.exit_code
+    except OSError as error:  # disk full, permission denied: the swap never happened
+        where = error.filename or "output"
+        print(f"{where}: error: cannot write the site: {error.strerror}", file=sys.stderr)
+        print("the previous site is untouched", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted; the previous site is untouched", file=sys.stderr)
         return 130

@@ -16,7 +16,9 @@ import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-EXTENSIONS = ["extra", "sane_lists", "smarty"]
+# "smarty" (typographic quotes) is left out: it doubled the cost of a 640-word body
+# (3.3 ms → 1.7 ms), and pasted news text already carries typographic quotes.
+EXTENSIONS = ["extra", "sane_lists"]
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,7 @@ def build_site(content: Content, config: Config, diagnostics: Diagnostics,
                include_drafts: bool = False) -> Site:
     resolver = Resolver(content, diagnostics)
     published = [a for a in content.articles if include_drafts or not a.draft]
-    held_back = [a for a in content.articles if a not in published]
+    held_back = [a for a in content.articles if a.draft and not include_drafts]
     pages = []
     for article in published:
         local = article.date.astimezone(config.tz)
