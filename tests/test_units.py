@@ -95,3 +95,16 @@ def test_bad_permalink_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(BuildError) as caught:
         load_config(tmp_path, {"permalink": "/{yr}/{slug}/"})
     assert "bad permalink" in str(caught.value)
+
+
+def test_site_template_overrides_theme_file_by_file(tmp_path: Path) -> None:
+    from digest.build import build
+
+    write(tmp_path / "content/articles/a.md", "---\ntitle: One\ndate: 2024-01-01\n---\nText.\n")
+    write(tmp_path / "templates/404.html",
+          '{% extends "base.html" %}{% block main %}<h1>Lost at {{ config.title }}</h1>'
+          "{% endblock %}")
+    build(load_config(tmp_path))
+    assert "<h1>Lost at Business Digest</h1>" in (tmp_path / "site/404.html").read_text()
+    article = (tmp_path / "site/2024/01/one/index.html").read_text()
+    assert '<article class="article">' in article  # still the theme's article.html
