@@ -16,6 +16,7 @@ from digest.content import load_content
 from digest.errors import BuildError, Diagnostic, Diagnostics, UsageError
 from digest.model import Site, build_site
 from digest.render import Progress, default_theme_path, list_outputs, render_outputs
+from digest.search.indexer import IndexLimitError, build_index
 from digest.urls import Urls, output_file
 
 
@@ -87,6 +88,12 @@ def build(config: Config, *, write: bool = True, include_drafts: bool = False,
     files: dict[str, bytes | Path] = {output_file(o.site_path): data
                                       for o, data in zip(outputs, rendered, strict=True)}
     files.update(static_files(config))
+    if config.search:
+        try:
+            files.update(build_index(site))
+        except IndexLimitError as error:
+            raise BuildError([Diagnostic(config.content_dir, 0, 0, str(error),
+                                         hint="spread the articles over more days")]) from None
     if output is not None:
         write_atomically(output, files)
     return BuildResult(site, Counter(o.kind for o in outputs), len(files),
@@ -95,7 +102,11 @@ def build(config: Config, *, write: bool = True, include_drafts: bool = False,
 
 
 def write_atomically(output: Path, files: dict[str, bytes | Path]) -> None:
-    """Write into a sibling temporary folder, then swap it in place of `output`."""
+    """Write into a sibling temporary folder, then swap it in place of `output`.
+
+    A file whose bytes equal the previous build's is hard-linked from it rather than
+    written again: unchanged pages and index shards keep their inode and mtime, so a
+    rebuild after one edit really touches only the files that changed."""
     parent = output.parent
     parent.mkdir(parents=True, exist_ok=True)
     # Leftovers of an interrupted earlier build carry our prefix; nothing else is removed.
@@ -103,13 +114,14 @@ def write_atomically(output: Path, files: dict[str, bytes | Path]) -> None:
         shutil.rmtree(stale, ignore_errors=True)
     staging = parent / f".{output.name}.tmp-{os.getpid()}"
     retired = parent / f".{output.name}.old-{os.getpid()}"
+    previous = output if output.is_dir() else None
     try:
         for relative, data in sorted(files.items()):
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(data, Path):
-                shutil.copyfile(data, target)
-            else:
+                data = data.read_bytes()
+            if previous is None or not link_if_unchanged(previous / relative, data, target):
                 target.write_bytes(data)
         if output.exists():
             output.rename(retired)
@@ -122,3 +134,13 @@ def write_atomically(output: Path, files: dict[str, bytes | Path]) -> None:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(retired, ignore_errors=True)
+
+
+def link_if_unchanged(old: Path, data: bytes, target: Path) -> bool:
+    try:
+        if old.stat().st_size != len(data) or old.read_bytes() != data:
+            return False
+        os.link(old, target)
+    except OSError:  # missing, or a file system without hard links: just write
+        return False
+    return True

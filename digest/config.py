@@ -39,6 +39,8 @@ class Config:
     templates_dir: str = "templates"
     related_count: int = 4
     words_per_minute: int = 230
+    # Build the search index and page (issue 3); false leaves both out.
+    search: bool = True
 
     @property
     def tz(self) -> ZoneInfo:
@@ -57,9 +59,11 @@ class Config:
         return self.root / self.templates_dir
 
 
+TYPES_BY_NAME: dict[str, type] = {"int": int, "str": str, "bool": bool}
 SETTING_TYPES: dict[str, type] = {
-    f.name: (int if f.type == "int" else str) for f in fields(Config) if f.name != "root"
+    f.name: TYPES_BY_NAME[str(f.type)] for f in fields(Config) if f.name != "root"
 }
+TYPE_WORDS = {int: "an integer", str: "a string", bool: "true or false"}
 
 
 def find_key_line(text: str, section: str, key: str) -> int:
@@ -108,8 +112,7 @@ def load_config(root: Path, overrides: dict[str, Any] | None = None) -> Config:
         elif type(value) is not expected:
             diagnostics.error(
                 PYPROJECT, line, 1,
-                f"setting '{key}' must be {'an integer' if expected is int else 'a string'},"
-                f" got {type(value).__name__}",
+                f"setting '{key}' must be {TYPE_WORDS[expected]}, got {type(value).__name__}",
             )
         else:
             values[key] = value

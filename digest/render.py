@@ -149,6 +149,8 @@ def list_outputs(site: Site) -> list[Output]:
         outputs.append(Output(year.url, "archive", "archive_year.html", {"year": year}))
         outputs += [Output(month.url, "archive", "archive_month.html",
                            {"year": year, "month": month}) for month in year.months]
+    if site.config.search:
+        outputs.append(Output("search/", "other", "search.html", {}))
     outputs.append(Output("404.html", "other", "404.html", {}))
     return outputs
 

@@ -1,0 +1,245 @@
+"""Build the search index files from the site model (format: docs/SEARCH.md).
+
+Fed from the model, not by re-parsing HTML. Files are named by the hash of their bytes
+and cut at content-defined boundaries, so one edited article changes only the few files
+that hold its terms, and the same site always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import sys
+import zlib
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from digest.model import ArticlePage, Site
+from digest.search.tokenizer import tokenize
+
+VERSION = 1
+DAY_ZERO = date(1900, 1, 1)
+DAY_BITS = 10  # ids are day << 10 | slot: up to 1,024 articles a day
+FIELD_WEIGHTS = {"title": 3.0, "companies": 3.0, "topics": 2.0, "summary": 1.5, "body": 1.0}
+K1, B, REFERENCE_LENGTH, SCALE = 1.2, 0.75, 300, 40
+SHARD_BOUNDARY = 48  # a term with crc32 % 48 == 0 starts a shard: ~48 terms a shard
+SPLIT_BOUNDARY = 6  # finer boundaries inside a shard that grew too big
+SHARD_MAX_VALUES = 40_000  # numbers in a shard's postings before it is split further
+OWN_SHARD_VALUES = 8_000  # a term this common gets a shard of its own
+CHUNK_DOCUMENTS = 16  # documents a metadata chunk aims at
+PARALLEL_THRESHOLD = 300
+
+
+class IndexLimitError(ValueError):
+    """A site the index cannot represent (more than 1,024 articles on one day)."""
+
+
+@dataclass(frozen=True)
+class Document:
+    id: int
+    page: ArticlePage
+
+
+def day_number(day: date) -> int:
+    return (day - DAY_ZERO).days
+
+
+def assign_ids(pages: Sequence[ArticlePage]) -> list[Document]:
+    """Stable ids: day << 10 | slot, slot from the URL's CRC, next free slot on a clash."""
+    by_day: dict[int, list[ArticlePage]] = defaultdict(list)
+    for page in pages:
+        by_day[day_number(page.local_date.date())].append(page)
+    documents = []
+    for day, members in by_day.items():
+        if len(members) > 1 << DAY_BITS:
+            raise IndexLimitError(f"{len(members)} articles on one day; the index holds 1,024")
+        taken: set[int] = set()
+        for page in sorted(members, key=lambda p: p.url):
+            slot = zlib.crc32(page.url.encode()) % (1 << DAY_BITS)
+            while slot in taken:
+                slot = (slot + 1) % (1 << DAY_BITS)
+            taken.add(slot)
+            documents.append(Document((day << DAY_BITS) | slot, page))
+    return sorted(documents, key=lambda d: d.id)
+
+
+def quantized_length(tokens: int) -> float:
+    """Body length rounded to a power of 1.25, so small edits keep every impact."""
+    return float(1.25 ** round(math.log(max(tokens, 1), 1.25)))
+
+
+def document_impacts(fields: dict[str, str]) -> dict[str, int]:
+    """Term → impact (1–255) for one document: field-weighted BM25 term frequency."""
+    weighted: defaultdict[str, float] = defaultdict(float)
+    body_length = 0
+    for field, text in fields.items():
+        tokens = tokenize(text)
+        if field == "body":
+            body_length = len(tokens)
+        weight = FIELD_WEIGHTS[field]
+        for term, count in Counter(tokens).items():
+            weighted[term] += weight * count
+    norm = K1 * (1 - B + B * quantized_length(body_length) / REFERENCE_LENGTH)
+    return {term: max(1, min(255, round(SCALE * x * (K1 + 1) / (x + norm))))
+            for term, x in weighted.items()}
+
+
+def document_fields(page: ArticlePage) -> dict[str, str]:
+    article = page.article
+    names: list[str] = []
+    for company in page.companies:
+        names.append(company.name)
+        if company.entry:
+            names.extend(company.entry.aliases)
+    topics = [t.name for t in page.topics] + [a for t in page.topics if t.entry
+                                              for a in t.entry.aliases]
+    return {"title": article.title, "companies": " ; ".join(names),
+            "topics": " ; ".join(topics), "summary": article.summary, "body": article.text}
+
+
+# Documents shared with forked workers: set before the pool starts, never pickled.
+_DOCUMENTS: list[Document] = []
+
+
+def _impacts_of(index: int) -> dict[str, int]:
+    return document_impacts(document_fields(_DOCUMENTS[index].page))
+
+
+def all_impacts(documents: list[Document]) -> Iterable[dict[str, int]]:
+    """Impacts of every document in id order, in worker processes for large sites."""
+    global _DOCUMENTS
+    _DOCUMENTS = documents
+    try:
+        if len(documents) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
+                and sys.platform == "linux":
+            with multiprocessing.get_context("fork").Pool() as pool:
+                yield from pool.imap(_impacts_of, range(len(documents)), chunksize=64)
+        else:
+            yield from map(_impacts_of, range(len(documents)))
+    finally:
+        _DOCUMENTS = []
+
+
+def build_postings(documents: list[Document]) -> dict[str, array[int]]:
+    """term → [id, impact, id, impact, …] with ids ascending (documents come in id order)."""
+    postings: dict[str, array[int]] = {}
+    for document, impacts in zip(documents, all_impacts(documents), strict=True):
+        page = document.page
+        impacts.update({f"#c:{c.slug}": 1 for c in page.companies})
+        impacts.update({f"#t:{t.slug}": 1 for t in page.topics})
+        for term, impact in impacts.items():
+            values = postings.get(term)
+            if values is None:
+                values = postings[term] = array("q")
+            values.append(document.id)
+            values.append(impact)
+    return postings
+
+
+def utf16_order(term: str) -> bytes:
+    """JavaScript compares strings by UTF-16 code units; the browser's binary search
+    needs the same order (it differs from code points beyond U+FFFF)."""
+    return term.encode("utf-16-be")
+
+
+def crc(term: str) -> int:
+    return zlib.crc32(term.encode())
+
+
+def cut_shards(terms: list[str], postings: dict[str, array[int]]) -> list[list[str]]:
+    """Content-defined shard boundaries: they depend only on the terms around them."""
+    shards: list[list[str]] = []
+    previous_large = False
+    for term in terms:
+        large = len(postings[term]) >= OWN_SHARD_VALUES
+        if not shards or large or previous_large or crc(term) % SHARD_BOUNDARY == 0:
+            shards.append([])
+        shards[-1].append(term)
+        previous_large = large
+    result: list[list[str]] = []
+    for shard in shards:
+        if sum(len(postings[t]) for t in shard) <= SHARD_MAX_VALUES:
+            result.append(shard)
+            continue
+        pieces: list[list[str]] = [[]]
+        for term in shard:
+            if pieces[-1] and crc(term) % SPLIT_BOUNDARY == 0:
+                pieces.append([])
+            pieces[-1].append(term)
+        result.extend(pieces)
+    return result
+
+
+def delta_encode(values: array[int]) -> list[int]:
+    encoded = list(values)
+    ids = encoded[0::2]
+    encoded[2::2] = [b - a for a, b in zip(ids, ids[1:], strict=False)]
+    return encoded
+
+
+def dump(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"),
+                      sort_keys=True).encode("utf-8")
+
+
+def named(folder: str, data: bytes, files: dict[str, bytes]) -> str:
+    name = f"{folder}/{hashlib.sha256(data).hexdigest()[:12]}.json"
+    files[f"search/{name}"] = data
+    return name
+
+
+def chunk_shift_for(documents: list[Document]) -> int:
+    """Bits of id per metadata chunk, so that a chunk holds about 16 documents."""
+    if not documents:
+        return DAY_BITS
+    days = (documents[-1].id >> DAY_BITS) - (documents[0].id >> DAY_BITS) + 1
+    days_per_chunk = CHUNK_DOCUMENTS * days / len(documents)
+    return DAY_BITS + max(0, min(12, round(math.log2(max(days_per_chunk, 1)))))
+
+
+def metadata(page: ArticlePage) -> list[Any]:
+    article = page.article
+    return [article.title, page.url, page.local_date.date().isoformat(), article.summary,
+            [c.name for c in page.companies], [t.name for t in page.topics]]
+
+
+def build_index(site: Site) -> dict[str, bytes]:
+    """Every search file, keyed by its path under the site root."""
+    documents = assign_ids(site.articles)
+    postings = build_postings(documents)
+    files: dict[str, bytes] = {}
+
+    shards = []
+    for shard in cut_shards(sorted(postings, key=utf16_order), postings):
+        data = dump({"terms": shard, "postings": [delta_encode(postings[t]) for t in shard]})
+        shards.append([shard[0], named("s", data, files)])
+
+    shift = chunk_shift_for(documents)
+    by_chunk: dict[int, dict[str, Any]] = defaultdict(dict)
+    for document in documents:
+        by_chunk[document.id >> shift][str(document.id)] = metadata(document.page)
+    chunks = {str(key): named("d", dump(members), files)
+              for key, members in sorted(by_chunk.items())}
+
+    years = Counter(page.local_date.year for page in site.articles)
+    facets = {
+        "companies": [[c.slug, c.name, len(c.articles)] for c in site.companies if c.articles],
+        "topics": [[t.slug, t.name, len(t.articles)] for t in site.topics if t.articles],
+        "years": [[year, count] for year, count in sorted(years.items(), reverse=True)],
+    }
+    manifest = {
+        "version": VERSION, "documents": len(documents),
+        "newest_day": documents[-1].id >> DAY_BITS if documents else 0,
+        "day_bits": DAY_BITS, "chunk_shift": shift, "shards": shards, "chunks": chunks,
+        "facets": named("f", dump(facets), files),
+        "weights": {"k1": K1, "b": B, "length": REFERENCE_LENGTH, "scale": SCALE},
+    }
+    files["search/index.json"] = dump(manifest)
+    return files

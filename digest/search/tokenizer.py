@@ -1,0 +1,111 @@
+"""The search tokenizer, Python side. Spec: docs/SEARCH.md; the JavaScript twin is
+templates/static/tokenizer.js; tests/tokenizer_vectors.json proves they agree."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+CJK_RANGES = ((0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+              (0xAC00, 0xD7AF), (0x1100, 0x11FF), (0x3130, 0x318F), (0xF900, 0xFAFF),
+              (0x20000, 0x2FA1F))
+
+
+def _class(ranges: list[tuple[int, int]]) -> str:
+    return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" if a != b else re.escape(chr(a))
+                   for a, b in ranges)
+
+
+# Planes 4–13 and 15–16 hold no letters, marks or numbers (only unassigned and private
+# use code points), so scanning these is enough and five times faster than all of Unicode.
+SCANNED = (*range(0x40000), *range(0xE0000, 0xE1000))
+
+
+def _ranges(wanted: str, skip_cjk: bool) -> list[tuple[int, int]]:
+    ranges: list[tuple[int, int]] = []
+    for code in SCANNED:
+        if unicodedata.category(chr(code))[0] in wanted and not (skip_cjk and _is_cjk(code)):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return ranges
+
+
+def _is_cjk(code: int) -> bool:
+    return any(low <= code <= high for low, high in CJK_RANGES)
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    """Three token regexes that agree on the texts each is used for, fastest first.
+    Python's `re` has no \\p{…}; its \\w is exactly letters + numbers + '_' (checked
+    over all of Unicode when this was written), so '_' becomes a space beforehand."""
+
+    plain: re.Pattern[str]  # no marks, no CJK in the text: \\w alone
+    marked: re.Pattern[str]  # marks but no CJK: \\w plus the mark ranges
+    exact: re.Pattern[str]  # CJK present: the spec's classes spelled out
+    has_mark: re.Pattern[str]
+    has_cjk: re.Pattern[str]
+    possessive: re.Pattern[str]
+
+
+@cache
+def _patterns() -> _Patterns:
+    marks, cjk = _class(_ranges("M", False)), _class(list(CJK_RANGES))
+    word = _class(_ranges("LMN", True))
+    joiner = r"(?:(?<=\d)[.,](?=\d){0}+)*"
+    return _Patterns(
+        plain=re.compile(r"\w+" + joiner.format(r"\w")),
+        marked=re.compile(rf"[\w{marks}]+" + joiner.format(rf"[\w{marks}]")),
+        exact=re.compile(rf"[{cjk}]+|[{word}]+" + joiner.format(f"[{word}]")),
+        has_mark=re.compile(f"[{marks}]"),
+        has_cjk=re.compile(f"[{cjk}]"),
+        possessive=re.compile(rf"['\u2019]s(?![{word}])"),
+    )
+
+
+def normalize(text: str) -> str:
+    """NFKC, then lower-case plus the folds ß→ss and ς→σ (the spec's case folding)."""
+    return unicodedata.normalize("NFKC", text).lower().replace("ß", "ss").replace("ς", "σ")
+
+
+def is_cjk(token: str) -> bool:
+    return _is_cjk(ord(token[0]))
+
+
+def tokenize(text: str, query: bool = False) -> list[str]:
+    """Index tokens (CJK: characters and bigrams) or, with query=True, query tokens
+    (CJK: bigrams only, or the single character of a one-character run)."""
+    patterns = _patterns()
+    text = patterns.possessive.sub("", normalize(text)).replace("_", " ")
+    if patterns.has_cjk.search(text):
+        words = patterns.exact.findall(text)
+    else:
+        pattern = patterns.marked if patterns.has_mark.search(text) else patterns.plain
+        return pattern.findall(text)
+    tokens: list[str] = []
+    for word in words:
+        if not is_cjk(word):
+            tokens.append(word)
+        elif len(word) == 1:
+            tokens.append(word)
+        elif query:
+            tokens.extend(word[i:i + 2] for i in range(len(word) - 1))
+        else:
+            for i, char in enumerate(word):
+                tokens.append(char)
+                if i + 1 < len(word):
+                    tokens.append(word[i:i + 2])
+    return tokens
+
+
+def parse_query(text: str) -> tuple[list[str], str | None]:
+    """Query tokens, and the token to match as a prefix (the word being typed) if any."""
+    tokens = tokenize(text, query=True)
+    last = tokens[-1] if tokens else None
+    typing = bool(text) and not text[-1].isspace()
+    prefix = last if typing and last and not is_cjk(last) and len(last) >= 2 else None
+    return tokens, prefix
