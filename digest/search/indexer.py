@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 from typing import Any
 
 from digest.model import ArticlePage, Site
@@ -180,7 +181,7 @@ def cut_shards(terms: list[str], postings: dict[str, array[int]]) -> list[list[s
 def delta_encode(values: array[int]) -> list[int]:
     encoded = list(values)
     ids = encoded[0::2]
-    encoded[2::2] = [b - a for a, b in zip(ids, ids[1:], strict=False)]
+    encoded[2::2] = [b - a for a, b in pairwise(ids)]
     return encoded
 
 

@@ -88,9 +88,7 @@ def tokenize(text: str, query: bool = False) -> list[str]:
         return pattern.findall(text)
     tokens: list[str] = []
     for word in words:
-        if not is_cjk(word):
-            tokens.append(word)
-        elif len(word) == 1:
+        if len(word) == 1 or not is_cjk(word):
             tokens.append(word)
         elif query:
             tokens.extend(word[i:i + 2] for i in range(len(word) - 1))
