@@ -41,6 +41,8 @@ class Config:
     words_per_minute: int = 230
     # Build the search index and page (issue 3); false leaves both out.
     search: bool = True
+    # Rendered Markdown is cached here by content hash; "" turns the cache off.
+    cache_dir: str = ".digest-cache"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -53,6 +55,10 @@ class Config:
     @property
     def output_path(self) -> Path:
         return (self.root / self.output_dir).resolve()
+
+    @property
+    def cache_path(self) -> Path | None:
+        return self.root / self.cache_dir if self.cache_dir else None
 
     @property
     def templates_path(self) -> Path:

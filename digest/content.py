@@ -15,6 +15,7 @@ from pathlib import Path
 
 from slugify import slugify
 
+from digest.cache import render_cached
 from digest.config import Config
 from digest.errors import Diagnostics
 from digest.fields import FieldReader
@@ -170,7 +171,8 @@ def load_content(config: Config, base_path: str, diagnostics: Diagnostics) -> Co
         diagnostics.warning(f"{config.content_dir}/articles", 0, 0, "no articles found",
                             "add Markdown files with front matter under content/articles/")
 
-    rendered = iter(render_bodies([matter.body for _, matter, _ in parsed], base_path))
+    rendered = iter(render_cached(config.cache_path, [matter.body for _, matter, _ in parsed],
+                                  base_path, render_bodies))
     content = Content()
     for shown, matter, kind in parsed:
         body = next(rendered)

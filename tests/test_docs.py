@@ -37,6 +37,6 @@ def test_event_types_are_documented() -> None:
 
 
 def test_architecture_names_every_module() -> None:
-    for module in sorted((REPO / "digest").glob("*.py")):
+    for module in sorted((REPO / "digest").rglob("*.py")):
         if module.stem not in ("__init__", "__main__"):
             assert f"{module.stem}.py" in ARCHITECTURE, module.name

@@ -26,7 +26,8 @@ def test_failed_build_leaves_previous_site_untouched(digest: RunDigest,
     assert result.returncode == 1
     assert "invalid YAML" in result.stderr and "nothing was written" in result.stderr
     assert snapshot(example_site / "site") == before
-    assert sorted(p.name for p in example_site.iterdir()) == ["content", "pyproject.toml", "site"]
+    assert sorted(p.name for p in example_site.iterdir()) == [
+        ".digest-cache", "content", "pyproject.toml", "site"]
 
 
 def test_interrupted_write_keeps_previous_site(tmp_path: Path) -> None:

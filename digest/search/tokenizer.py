@@ -47,8 +47,6 @@ class _Patterns:
     plain: re.Pattern[str]  # no marks, no CJK in the text: \\w alone
     marked: re.Pattern[str]  # marks but no CJK: \\w plus the mark ranges
     exact: re.Pattern[str]  # CJK present: the spec's classes spelled out
-    has_mark: re.Pattern[str]
-    has_cjk: re.Pattern[str]
     possessive: re.Pattern[str]
 
 
@@ -61,8 +59,6 @@ def _patterns() -> _Patterns:
         plain=re.compile(r"\w+" + joiner.format(r"\w")),
         marked=re.compile(rf"[\w{marks}]+" + joiner.format(rf"[\w{marks}]")),
         exact=re.compile(rf"[{cjk}]+|[{word}]+" + joiner.format(f"[{word}]")),
-        has_mark=re.compile(f"[{marks}]"),
-        has_cjk=re.compile(f"[{cjk}]"),
         possessive=re.compile(rf"['\u2019]s(?![{word}])"),
     )
 
@@ -81,11 +77,14 @@ def tokenize(text: str, query: bool = False) -> list[str]:
     (CJK: bigrams only, or the single character of a one-character run)."""
     patterns = _patterns()
     text = patterns.possessive.sub("", normalize(text)).replace("_", " ")
-    if patterns.has_cjk.search(text):
+    # Which pattern applies depends on the text's distinct non-ASCII characters: a set
+    # of them is far cheaper to inspect than a regex search with Unicode-wide classes.
+    unusual = set() if text.isascii() else {c for c in set(text) if ord(c) > 127}
+    if any(_is_cjk(ord(c)) for c in unusual):
         words = patterns.exact.findall(text)
     else:
-        pattern = patterns.marked if patterns.has_mark.search(text) else patterns.plain
-        return pattern.findall(text)
+        has_mark = any(unicodedata.category(c)[0] == "M" for c in unusual)
+        return (patterns.marked if has_mark else patterns.plain).findall(text)
     tokens: list[str] = []
     for word in words:
         if len(word) == 1 or not is_cjk(word):

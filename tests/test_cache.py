@@ -1,0 +1,48 @@
+"""The Markdown cache: a rebuild renders only changed bodies; a broken cache is ignored."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from digest.cache import FILE_NAME, render_cached
+from digest.markup import RenderedMarkdown, render_markdown
+from tests.conftest import RunDigest
+from tests.test_safety import snapshot
+
+
+class CountingRenderer:
+    def __init__(self) -> None:
+        self.rendered: list[str] = []
+
+    def __call__(self, bodies: Sequence[str], base_path: str) -> list[RenderedMarkdown]:
+        self.rendered.extend(bodies)
+        return [render_markdown(body, base_path) for body in bodies]
+
+
+def test_only_new_or_changed_bodies_are_rendered(tmp_path: Path) -> None:
+    first = CountingRenderer()
+    result = render_cached(tmp_path, ["# A", "b", "b"], "/", first)
+    assert first.rendered == ["# A", "b", "b"]
+    again = CountingRenderer()
+    assert render_cached(tmp_path, ["# A", "c", "b"], "/", again) == [
+        result[0], render_markdown("c"), result[1]]
+    assert again.rendered == ["c"]
+    other_base = CountingRenderer()
+    render_cached(tmp_path, ["# A"], "/repo/", other_base)
+    assert other_base.rendered == ["# A"], "the base path is part of the key"
+
+
+def test_corrupt_cache_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / FILE_NAME).write_bytes(b"not a database")
+    renderer = CountingRenderer()
+    assert render_cached(tmp_path, ["x"], "/", renderer) == [render_markdown("x")]
+    assert renderer.rendered == ["x"]
+
+
+def test_cached_rebuild_is_byte_identical(digest: RunDigest, example_site: Path) -> None:
+    assert digest("build", "-q", cwd=example_site).returncode == 0
+    first = snapshot(example_site / "site")
+    assert (example_site / ".digest-cache" / FILE_NAME).stat().st_size > 0
+    assert digest("build", "-q", cwd=example_site).returncode == 0
+    assert snapshot(example_site / "site") == first
