@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: site test check golden bench chromium
+.PHONY: site test check golden bench chromium node
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,17 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@test -x /usr/bin/chromium
 
+# The JavaScript tokenizer and search engine are tested with node's built-in runner.
+node:
+	@command -v node >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; }
+
 check: $(STAMP)
 	$(BIN)/ruff check digest tests scripts
 	$(BIN)/mypy
 
-test: $(STAMP) chromium check
+test: $(STAMP) chromium node check
+	node --test tests/js/
 	$(BIN)/python -m pytest
 
 golden: $(STAMP)

@@ -82,58 +82,91 @@ def build(config: Config, *, write: bool = True, include_drafts: bool = False,
     diagnostics = Diagnostics()
     site = load(config, diagnostics, include_drafts)
     outputs = list_outputs(site)
-    rendered = render_outputs(site, Urls(config.base_url), outputs, diagnostics, progress)
-    if diagnostics.errors:
-        raise BuildError(diagnostics)
-    files: dict[str, bytes | Path] = {output_file(o.site_path): data
-                                      for o, data in zip(outputs, rendered, strict=True)}
-    files.update(static_files(config))
-    if config.search:
-        try:
-            files.update(build_index(site))
-        except IndexLimitError as error:
-            raise BuildError([Diagnostic(config.content_dir, 0, 0, str(error),
-                                         hint="spread the articles over more days")]) from None
-    if output is not None:
-        write_atomically(output, files)
-    return BuildResult(site, Counter(o.kind for o in outputs), len(files),
+    with Staging(output) as staging:
+        for page, data in render_outputs(site, Urls(config.base_url), outputs, diagnostics,
+                                         progress):
+            staging.write(output_file(page.site_path), data)
+        if diagnostics.errors:
+            raise BuildError(diagnostics)
+        for relative, path in static_files(config).items():
+            staging.write(relative, path.read_bytes())
+        if config.search:
+            try:
+                for relative, data in build_index(site).items():
+                    staging.write(relative, data)
+            except IndexLimitError as error:
+                raise BuildError([Diagnostic(config.content_dir, 0, 0, str(error),
+                                             hint="spread the articles over more days")]
+                                 ) from None
+        staging.commit()
+    return BuildResult(site, Counter(o.kind for o in outputs), staging.files,
                        time.perf_counter() - started,
                        sorted(diagnostics.warnings, key=Diagnostic.sort_key), output)
 
 
-def write_atomically(output: Path, files: dict[str, bytes | Path]) -> None:
-    """Write into a sibling temporary folder, then swap it in place of `output`.
+class Staging:
+    """Files go into a sibling temporary folder; `commit` swaps it in place of the output
+    folder. Leaving the block without committing (an error, Ctrl-C) removes the staging
+    folder and leaves the previous site exactly as it was. With no output folder
+    (`digest check`) files are only counted.
 
     A file whose bytes equal the previous build's is hard-linked from it rather than
     written again: unchanged pages and index shards keep their inode and mtime, so a
     rebuild after one edit really touches only the files that changed."""
-    parent = output.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    # Leftovers of an interrupted earlier build carry our prefix; nothing else is removed.
-    for stale in parent.glob(f".{output.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = parent / f".{output.name}.tmp-{os.getpid()}"
-    retired = parent / f".{output.name}.old-{os.getpid()}"
-    previous = output if output.is_dir() else None
-    try:
-        for relative, data in sorted(files.items()):
-            target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(data, Path):
-                data = data.read_bytes()
-            if previous is None or not link_if_unchanged(previous / relative, data, target):
-                target.write_bytes(data)
-        if output.exists():
-            output.rename(retired)
+
+    def __init__(self, output: Path | None) -> None:
+        self.output = output
+        self.files = 0
+        self.previous: Path | None = None
+        self.staging = self.retired = Path()
+        if output is not None:
+            self.previous = output if output.is_dir() else None
+            self.staging = output.parent / f".{output.name}.tmp-{os.getpid()}"
+            self.retired = output.parent / f".{output.name}.old-{os.getpid()}"
+
+    def __enter__(self) -> Staging:
+        if self.output is not None:
+            self.output.parent.mkdir(parents=True, exist_ok=True)
+            # Leftovers of a killed earlier build carry our prefix; nothing else is removed.
+            for stale in self.output.parent.glob(f".{self.output.name}.tmp-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            self.staging.mkdir()
+        return self
+
+    def write(self, relative: str, data: bytes) -> None:
+        self.files += 1
+        if self.output is None:
+            return
+        target = self.staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if self.previous is None or not link_if_unchanged(self.previous / relative, data,
+                                                          target):
+            target.write_bytes(data)
+
+    def commit(self) -> None:
+        if self.output is None:
+            return
+        if self.output.exists():
+            self.output.rename(self.retired)
         try:
-            staging.rename(output)
+            self.staging.rename(self.output)
         except OSError:
-            if retired.exists():
-                retired.rename(output)
+            if self.retired.exists():
+                self.retired.rename(self.output)
             raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(retired, ignore_errors=True)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.output is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            shutil.rmtree(self.retired, ignore_errors=True)
+
+
+def write_atomically(output: Path, files: dict[str, bytes | Path]) -> None:
+    """Write a whole set of files as one swap (used by tests and small tools)."""
+    with Staging(output) as staging:
+        for relative, data in sorted(files.items()):
+            staging.write(relative, data.read_bytes() if isinstance(data, Path) else data)
+        staging.commit()
 
 
 def link_if_unchanged(old: Path, data: bytes, target: Path) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from digest.cache import render_cached
 from digest.config import Config
 from digest.errors import Diagnostics
 from digest.fields import FieldReader
-from digest.frontmatter import FrontMatter, Position, parse_front_matter
+from digest.frontmatter import Position, parse_front_matter
 from digest.markup import RenderedMarkdown, render_markdown
 
 ARTICLE_KEYS = ("title", "date", "updated", "summary", "source", "authors", "slug", "draft",
@@ -159,36 +159,39 @@ def load_content(config: Config, base_path: str, diagnostics: Diagnostics) -> Co
                           f"create {config.content_dir}/articles/ with Markdown articles, "
                           "or run digest in the project folder")
         return Content()
-    parsed: list[tuple[str, FrontMatter, str]] = []  # (path, front matter, kind)
+    # Each file is validated as soon as it is parsed, so its YAML nodes and position maps
+    # are freed at once; only the Markdown body waits, to be rendered in one batch.
+    entries: list[Article | CompanyEntry | TopicEntry] = []
+    bodies: list[str] = []
     for kind in ("articles", "companies", "topics"):
         for path in markdown_files(content_root / kind):
             shown = display_path(path, config.root)
             text = read_text(path, shown, diagnostics)
-            matter = text is not None and parse_front_matter(text, shown, diagnostics)
-            if matter:
-                parsed.append((shown, matter, kind))
-    if not any(kind == "articles" for _, _, kind in parsed) and not diagnostics.errors:
+            matter = parse_front_matter(text, shown, diagnostics) if text is not None else None
+            if not matter:
+                continue
+            reader = FieldReader(matter, shown, diagnostics)
+            entry = (read_article(reader, config) if kind == "articles"
+                     else read_company(reader) if kind == "companies" else read_topic(reader))
+            if entry:
+                entries.append(entry)
+                bodies.append(matter.body)
+    if not any(isinstance(e, Article) for e in entries) and not diagnostics.errors:
         diagnostics.warning(f"{config.content_dir}/articles", 0, 0, "no articles found",
                             "add Markdown files with front matter under content/articles/")
 
-    rendered = iter(render_cached(config.cache_path, [matter.body for _, matter, _ in parsed],
-                                  base_path, render_bodies))
+    rendered = render_cached(config.cache_path, bodies, base_path, render_bodies)
+    bodies.clear()
     content = Content()
-    for shown, matter, kind in parsed:
-        body = next(rendered)
-        reader = FieldReader(matter, shown, diagnostics)
-        if kind == "articles":
-            article = read_article(reader, body, config)
-            if article:
-                content.articles.append(article)
-        elif kind == "companies":
-            company = read_company(reader, body)
-            if company:
-                content.companies.append(company)
+    for entry, body in zip(entries, rendered, strict=True):
+        if isinstance(entry, Article):
+            content.articles.append(replace(
+                entry, summary=entry.summary or body.first_paragraph, body_html=body.html,
+                text=body.text, word_count=len(body.text.split())))
+        elif isinstance(entry, CompanyEntry):
+            content.companies.append(replace(entry, profile_html=body.html))
         else:
-            topic = read_topic(reader)
-            if topic:
-                content.topics.append(topic)
+            content.topics.append(entry)
     return content
 
 
@@ -197,7 +200,8 @@ def mentions(reader: FieldReader, key: str) -> tuple[Mention, ...]:
                  for name, key_path in reader.string_list(reader.matter.data, key))
 
 
-def read_article(reader: FieldReader, body: RenderedMarkdown, config: Config) -> Article | None:
+def read_article(reader: FieldReader, config: Config) -> Article | None:
+    """The article's fields; its body is filled in once rendered (summary too if empty)."""
     data = reader.matter.data
     errors_before = len(reader.diagnostics.errors)
     reader.check_keys(data, ARTICLE_KEYS)
@@ -223,7 +227,7 @@ def read_article(reader: FieldReader, body: RenderedMarkdown, config: Config) ->
         date=moment or datetime.min,
         has_time=len(str(data.get("date", "")).strip()) > len("YYYY-MM-DD"),
         updated=updated,
-        summary=reader.string(data, "summary") or body.first_paragraph,
+        summary=reader.string(data, "summary") or "",
         source=source,
         authors=tuple(name for name, _ in reader.string_list(data, "authors")),
         slug=slug,
@@ -233,9 +237,9 @@ def read_article(reader: FieldReader, body: RenderedMarkdown, config: Config) ->
         tags=mentions(reader, "tags"),
         companies=mentions(reader, "companies"),
         events=events,
-        body_html=body.html,
-        text=body.text,
-        word_count=len(body.text.split()),
+        body_html="",
+        text="",
+        word_count=0,
     )
     return article if len(reader.diagnostics.errors) == errors_before else None
 
@@ -295,7 +299,7 @@ def name_positions(reader: FieldReader) -> dict[str, Position]:
     return positions
 
 
-def read_company(reader: FieldReader, body: RenderedMarkdown) -> CompanyEntry | None:
+def read_company(reader: FieldReader) -> CompanyEntry | None:
     data = reader.matter.data
     reader.check_keys(data, COMPANY_KEYS)
     if not reader.require(data, "name"):
@@ -312,7 +316,6 @@ def read_company(reader: FieldReader, body: RenderedMarkdown) -> CompanyEntry | 
         founded=reader.string(data, "founded"),
         website=reader.url(data, "website"),
         parent=Mention(parent, reader.path, reader.matter.value_at("parent")) if parent else None,
-        profile_html=body.html,
         positions=name_positions(reader),
     )
 

@@ -192,11 +192,12 @@ def _render_one(index: int) -> tuple[int, bytes | Diagnostic]:
 
 
 def render_outputs(site: Site, urls: Urls, outputs: list[Output], diagnostics: Diagnostics,
-                   progress: Progress | None = None) -> list[bytes]:
-    """Render every output; on any template error report each distinct one."""
+                   progress: Progress | None = None) -> Iterator[tuple[Output, bytes]]:
+    """Render every output, yielding each page as soon as it is ready (so a 100,000-page
+    site is never held in memory at once); template errors go to `diagnostics`, each
+    distinct one once."""
     global _WORK
     _WORK = (make_environment(site, urls), outputs, site.config.root)
-    results: list[bytes] = [b""] * len(outputs)
     seen: set[Diagnostic] = set()
     use_pool = len(outputs) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
         and sys.platform == "linux"
@@ -204,21 +205,20 @@ def render_outputs(site: Site, urls: Urls, outputs: list[Output], diagnostics: D
         if use_pool:
             with multiprocessing.get_context("fork").Pool() as pool:
                 stream = pool.imap_unordered(_render_one, range(len(outputs)), chunksize=64)
-                collect(stream, results, seen, progress)
+                yield from collect(stream, outputs, seen, progress)
         else:
-            collect(map(_render_one, range(len(outputs))), results, seen, progress)
+            yield from collect(map(_render_one, range(len(outputs))), outputs, seen, progress)
     finally:
         _WORK = None
-    diagnostics.extend(sorted(seen, key=Diagnostic.sort_key))
-    return results
+        diagnostics.extend(sorted(seen, key=Diagnostic.sort_key))
 
 
-def collect(stream: Iterator[tuple[int, bytes | Diagnostic]], results: list[bytes],
-            seen: set[Diagnostic], progress: Progress | None) -> None:
+def collect(stream: Iterator[tuple[int, bytes | Diagnostic]], outputs: list[Output],
+            seen: set[Diagnostic], progress: Progress | None) -> Iterator[tuple[Output, bytes]]:
     for done, (index, result) in enumerate(stream, start=1):
         if isinstance(result, Diagnostic):
             seen.add(result)
         else:
-            results[index] = result
-        if progress and (done % 50 == 0 or done == len(results)):
-            progress(done, len(results))
+            yield outputs[index], result
+        if progress and (done % 50 == 0 or done == len(outputs)):
+            progress(done, len(outputs))

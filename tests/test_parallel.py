@@ -14,7 +14,7 @@ from tests.test_safety import snapshot
 
 
 def build_to(root: Path, output: Path) -> dict[str, bytes]:
-    config = load_config(root, {"output_dir": str(output)})
+    config = load_config(root, {"output_dir": str(output), "cache_dir": ""})
     result = build(config)
     assert result.files > 50
     return snapshot(output)

@@ -138,7 +138,7 @@ def build_postings(documents: list[Document]) -> dict[str, array[int]]:
         for term, impact in impacts.items():
             values = postings.get(term)
             if values is None:
-                values = postings[term] = array("q")
+                values = postings[term] = array("i")  # ids < 2^31 until the year 7700
             values.append(document.id)
             values.append(impact)
     return postings
