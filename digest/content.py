@@ -15,7 +15,7 @@ from pathlib import Path
 
 from slugify import slugify
 
-from digest.cache import render_cached
+from digest.cache import MarkdownCache
 from digest.config import Config
 from digest.errors import Diagnostics
 from digest.fields import FieldReader
@@ -33,6 +33,7 @@ COMPANY_KEYS = ("name", "aliases", "tickers", "sector", "headquarters", "founded
 TOPIC_KEYS = ("name", "aliases", "description")
 # Worker processes pay off only past this many bodies (fork + pickling costs ~0.1 s).
 PARALLEL_THRESHOLD = 200
+BATCH = 2000  # files read and rendered together
 
 
 @dataclass(frozen=True)
@@ -143,13 +144,23 @@ def read_text(path: Path, shown: str, diagnostics: Diagnostics) -> str | None:
     return None
 
 
-def render_bodies(bodies: Sequence[str], base_path: str) -> list[RenderedMarkdown]:
-    """Render Markdown bodies, in worker processes when there are many of them."""
-    if len(bodies) < PARALLEL_THRESHOLD or (os.cpu_count() or 1) < 2:
-        return [render_markdown(body, base_path) for body in bodies]
-    with ProcessPoolExecutor() as pool:
-        return list(pool.map(render_markdown, bodies, [base_path] * len(bodies),
-                             chunksize=32))
+class BodyRenderer:
+    """Renders batches of Markdown bodies, through one pool of worker processes when the
+    site is large (forked once, before the site's data fills memory)."""
+
+    def __init__(self, total: int) -> None:
+        parallel = total >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1
+        self.pool = ProcessPoolExecutor() if parallel else None
+
+    def __call__(self, bodies: Sequence[str], base_path: str) -> list[RenderedMarkdown]:
+        if self.pool is None or len(bodies) < 8:
+            return [render_markdown(body, base_path) for body in bodies]
+        return list(self.pool.map(render_markdown, bodies, [base_path] * len(bodies),
+                                  chunksize=32))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
 
 
 def load_content(config: Config, base_path: str, diagnostics: Diagnostics) -> Content:
@@ -159,40 +170,58 @@ def load_content(config: Config, base_path: str, diagnostics: Diagnostics) -> Co
                           f"create {config.content_dir}/articles/ with Markdown articles, "
                           "or run digest in the project folder")
         return Content()
-    # Each file is validated as soon as it is parsed, so its YAML nodes and position maps
-    # are freed at once; only the Markdown body waits, to be rendered in one batch.
-    entries: list[Article | CompanyEntry | TopicEntry] = []
-    bodies: list[str] = []
-    for kind in ("articles", "companies", "topics"):
-        for path in markdown_files(content_root / kind):
-            shown = display_path(path, config.root)
-            text = read_text(path, shown, diagnostics)
-            matter = parse_front_matter(text, shown, diagnostics) if text is not None else None
-            if not matter:
-                continue
-            reader = FieldReader(matter, shown, diagnostics)
-            entry = (read_article(reader, config) if kind == "articles"
-                     else read_company(reader) if kind == "companies" else read_topic(reader))
-            if entry:
-                entries.append(entry)
-                bodies.append(matter.body)
-    if not any(isinstance(e, Article) for e in entries) and not diagnostics.errors:
+    files = [(kind, path) for kind in ("articles", "companies", "topics")
+             for path in markdown_files(content_root / kind)]
+    content = Content()
+    renderer = BodyRenderer(len(files))
+    try:
+        with MarkdownCache(config.cache_path) as cache:
+            # Batches keep memory flat: each file is validated as soon as it is parsed (its
+            # YAML nodes and position maps are freed at once) and Markdown sources live
+            # only until their batch is rendered.
+            for start in range(0, len(files), BATCH):
+                batch = read_batch(files[start:start + BATCH], config, diagnostics)
+                rendered = cache.render([body for _, body in batch], base_path, renderer)
+                for (entry, _), body in zip(batch, rendered, strict=True):
+                    add_entry(content, entry, body)
+    finally:
+        renderer.close()
+    if not content.articles and not diagnostics.errors:
         diagnostics.warning(f"{config.content_dir}/articles", 0, 0, "no articles found",
                             "add Markdown files with front matter under content/articles/")
-
-    rendered = render_cached(config.cache_path, bodies, base_path, render_bodies)
-    bodies.clear()
-    content = Content()
-    for entry, body in zip(entries, rendered, strict=True):
-        if isinstance(entry, Article):
-            content.articles.append(replace(
-                entry, summary=entry.summary or body.first_paragraph, body_html=body.html,
-                text=body.text, word_count=len(body.text.split())))
-        elif isinstance(entry, CompanyEntry):
-            content.companies.append(replace(entry, profile_html=body.html))
-        else:
-            content.topics.append(entry)
     return content
+
+
+Entry = Article | CompanyEntry | TopicEntry
+
+
+def read_batch(files: list[tuple[str, Path]], config: Config, diagnostics: Diagnostics
+               ) -> list[tuple[Entry, str]]:
+    """Each valid file's entry (body not yet rendered) and its Markdown body."""
+    batch: list[tuple[Entry, str]] = []
+    for kind, path in files:
+        shown = display_path(path, config.root)
+        text = read_text(path, shown, diagnostics)
+        matter = parse_front_matter(text, shown, diagnostics) if text is not None else None
+        if not matter:
+            continue
+        reader = FieldReader(matter, shown, diagnostics)
+        entry = (read_article(reader, config) if kind == "articles"
+                 else read_company(reader) if kind == "companies" else read_topic(reader))
+        if entry:
+            batch.append((entry, matter.body))
+    return batch
+
+
+def add_entry(content: Content, entry: Entry, body: RenderedMarkdown) -> None:
+    if isinstance(entry, Article):
+        content.articles.append(replace(
+            entry, summary=entry.summary or body.first_paragraph, body_html=body.html,
+            text=body.text, word_count=len(body.text.split())))
+    elif isinstance(entry, CompanyEntry):
+        content.companies.append(replace(entry, profile_html=body.html))
+    else:
+        content.topics.append(entry)
 
 
 def mentions(reader: FieldReader, key: str) -> tuple[Mention, ...]:
