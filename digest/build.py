@@ -8,13 +8,15 @@ import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from digest.config import Config
 from digest.content import load_content
 from digest.errors import BuildError, Diagnostic, Diagnostics, UsageError
-from digest.model import Site, build_site
+from digest.model import Selection, Site, build_site
 from digest.render import Progress, default_theme_path, list_outputs, render_outputs
 from digest.search.indexer import IndexLimitError, build_index
 from digest.urls import Urls, output_file
@@ -30,11 +32,24 @@ class BuildResult:
     output: Path | None = None
 
 
-def load(config: Config, diagnostics: Diagnostics, include_drafts: bool = False) -> Site:
+def current_time(environ: Mapping[str, str] = os.environ) -> datetime:
+    """Now, or the moment SOURCE_DATE_EPOCH fixes (reproducible-builds.org convention)."""
+    epoch = environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return datetime.now(UTC)
+    try:
+        return datetime.fromtimestamp(int(epoch), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise UsageError([Diagnostic("SOURCE_DATE_EPOCH", 0, 0,
+                                     f"SOURCE_DATE_EPOCH must be whole seconds, got '{epoch}'",
+                                     hint="e.g. SOURCE_DATE_EPOCH=$(date +%s)")]) from None
+
+
+def load(config: Config, diagnostics: Diagnostics, selection: Selection | None = None) -> Site:
     """Read and validate everything; raise BuildError carrying every problem found."""
     urls = Urls(config.base_url)
     content = load_content(config, urls.base_path, diagnostics)
-    site = build_site(content, config, diagnostics, include_drafts)
+    site = build_site(content, config, diagnostics, selection or Selection(current_time()))
     if diagnostics.errors:
         raise BuildError(diagnostics)
     return site
@@ -75,13 +90,13 @@ def check_output_folder(config: Config) -> Path:
     return output
 
 
-def build(config: Config, *, write: bool = True, include_drafts: bool = False,
+def build(config: Config, *, write: bool = True, selection: Selection | None = None,
           progress: Progress | None = None) -> BuildResult:
     started = time.perf_counter()
     output = check_output_folder(config) if write else None
     diagnostics = Diagnostics()
-    site = load(config, diagnostics, include_drafts)
-    outputs = list_outputs(site)
+    site = load(config, diagnostics, selection)
+    outputs = list_outputs(site, Urls(config.base_url))
     with Staging(output) as staging:
         for page, data in render_outputs(site, Urls(config.base_url), outputs, diagnostics,
                                          progress):
@@ -90,6 +105,10 @@ def build(config: Config, *, write: bool = True, include_drafts: bool = False,
             raise BuildError(diagnostics)
         for relative, path in static_files(config).items():
             staging.write(relative, path.read_bytes())
+        # GitHub Pages: serve files as they are (no Jekyll), on a custom domain if set.
+        staging.write(".nojekyll", b"")
+        if config.cname:
+            staging.write("CNAME", config.cname.encode() + b"\n")
         if config.search:
             try:
                 for relative, data in build_index(site).items():

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from digest import __version__
-from digest.build import BuildResult, build
+from digest.build import BuildResult, build, current_time
 from digest.config import load_config
 from digest.errors import Diagnostic, DigestError
+from digest.model import Selection
 from digest.render import Progress
 
-PAGE_KINDS = ("article", "topic", "company", "archive", "list", "other")
+PAGE_KINDS = ("article", "topic", "company", "archive", "list", "feed", "other")
 
 
 def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
@@ -26,9 +28,22 @@ def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
 def summary(result: BuildResult, verb: str) -> str:
     kinds = ", ".join(f"{result.pages[k]} {k}" for k in PAGE_KINDS if result.pages[k])
     where = f" into {result.output}" if result.output else ""
-    held = f"; held back {len(result.site.held_back)} draft(s)" if result.site.held_back else ""
     return (f"{verb} {sum(result.pages.values())} pages ({kinds}), {result.files} files"
-            f"{where} in {result.seconds:.2f} s{held}")
+            f"{where} in {result.seconds:.2f} s{held_back(result)}")
+
+
+def held_back(result: BuildResult) -> str:
+    """What the build left out, and when the next scheduled article is due."""
+    reasons = Counter(h.reason for h in result.site.held_back)
+    if not reasons:
+        return ""
+    parts = [f"{reasons['draft']} draft(s)"] if reasons["draft"] else []
+    due = result.site.next_due
+    if due is not None:
+        local = due.date.astimezone(result.site.config.tz)
+        parts.append(f"{reasons['scheduled']} scheduled (next due {local:%Y-%m-%d %H:%M %Z}:"
+                     f" {due.path})")
+    return "; held back " + ", ".join(parts)
 
 
 @contextmanager
@@ -60,7 +75,8 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 def run_build(args: argparse.Namespace, write: bool) -> int:
     config = load_config(Path(args.root).resolve(), overrides(args))
     with progress_bar(not args.quiet) as progress:
-        result = build(config, write=write, include_drafts=args.drafts, progress=progress)
+        selection = Selection(current_time(), args.drafts, args.future)
+        result = build(config, write=write, selection=selection, progress=progress)
     print_diagnostics(result.warnings)
     if not args.quiet:
         print(summary(result, "built" if write else "checked"))
@@ -88,6 +104,8 @@ def make_parser() -> argparse.ArgumentParser:
                          help="project folder holding content/ (default: current folder)")
         sub.add_argument("-q", "--quiet", action="store_true", help="print only problems")
         sub.add_argument("--drafts", action="store_true", help="include draft articles")
+        sub.add_argument("--future", action="store_true",
+                         help="include articles dated in the future (scheduled)")
         return sub
 
     build_verb = verb("build", command_build, "build the site into site/")

@@ -41,6 +41,11 @@ class Config:
     words_per_minute: int = 230
     # Build the search index and page (issue 3); false leaves both out.
     search: bool = True
+    # Entries per feed, and whether feeds carry the full article or its summary.
+    feed_entries: int = 20
+    feed_content: str = "full"
+    # A custom domain for GitHub Pages: written to the CNAME file when set.
+    cname: str = ""
     # Rendered Markdown is cached here by content hash; "" turns the cache off.
     cache_dir: str = ".digest-cache"
 
@@ -146,7 +151,10 @@ def check_values(config: Config, text: str, diagnostics: Diagnostics) -> None:
     if not re.match(r"^(/|https?://[^/\s]+(/|$))", config.base_url):
         problem("base_url", f"base_url '{config.base_url}' is neither a path nor an http(s) URL",
                 "use '/' or a full URL such as 'https://example.github.io/repo/'")
-    for key in ("per_page", "related_count", "words_per_minute"):
+    if config.feed_content not in ("full", "summary"):
+        problem("feed_content", f"feed_content must be 'full' or 'summary', got "
+                f"'{config.feed_content}'")
+    for key in ("per_page", "related_count", "words_per_minute", "feed_entries"):
         if getattr(config, key) < (0 if key == "related_count" else 1):
             problem(key, f"setting '{key}' must be positive")
     placeholders = set(re.findall(r"\{(\w*)\}", config.permalink))

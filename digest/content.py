@@ -23,7 +23,7 @@ from digest.frontmatter import Position, parse_front_matter
 from digest.markup import RenderedMarkdown, render_markdown
 
 ARTICLE_KEYS = ("title", "date", "updated", "summary", "source", "authors", "slug", "draft",
-                "lang", "tags", "companies", "events")
+                "lang", "tags", "companies", "events", "aliases")
 SOURCE_KEYS = ("name", "url")
 EVENT_KEYS = ("date", "company", "type", "title")
 EVENT_TYPES = ("ipo", "earnings", "acquisition", "restructuring", "regulation", "funding",
@@ -76,6 +76,7 @@ class Article:
     tags: tuple[Mention, ...]
     companies: tuple[Mention, ...]
     events: tuple[Event, ...]
+    aliases: tuple[str, ...]  # old site paths that redirect here, e.g. "2023/05/old-slug/"
     body_html: str
     text: str
     word_count: int
@@ -266,11 +267,26 @@ def read_article(reader: FieldReader, config: Config) -> Article | None:
         tags=mentions(reader, "tags"),
         companies=mentions(reader, "companies"),
         events=events,
+        aliases=read_aliases(reader, data),
         body_html="",
         text="",
         word_count=0,
     )
     return article if len(reader.diagnostics.errors) == errors_before else None
+
+
+def read_aliases(reader: FieldReader, data: dict[str, object]) -> tuple[str, ...]:
+    """Old URLs as site paths: '/2023/05/old/' → '2023/05/old/'; a bare name gets a '/'."""
+    paths = []
+    for alias, key_path in reader.string_list(data, "aliases"):
+        path = alias.lstrip("/")
+        if "://" in alias or not path or ".." in path.split("/") or "?" in path:
+            reader.error(key_path, f"alias '{alias}' is not a path on this site",
+                         "write the old address as a path, e.g. /2023/05/old-title/")
+            continue
+        last = path.rsplit("/", 1)[-1]
+        paths.append(path if path.endswith("/") or "." in last else path + "/")
+    return tuple(paths)
 
 
 def read_source(reader: FieldReader, data: dict[str, object]) -> Source | None:

@@ -38,6 +38,7 @@ class TimelineEntry:
     kind: str  # "article" or an event type
     title: str
     article: ArticlePage
+    anchor: str = ""  # "event-N" on the article page, for events
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,29 @@ class ArchiveYear:
     count: int
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Which articles a build publishes. `now` decides what is scheduled for later; the
+    CLI fixes it from SOURCE_DATE_EPOCH for reproducible builds."""
+
+    now: datetime
+    include_drafts: bool = False
+    include_future: bool = False
+
+    def reason_to_hold(self, article: Article) -> str | None:
+        if article.draft and not self.include_drafts:
+            return "draft"
+        if article.date > self.now and not self.include_future:
+            return "scheduled"
+        return None
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    article: Article
+    reason: str  # "draft" or "scheduled"
+
+
 @dataclass
 class Site:
     config: Config
@@ -102,7 +126,12 @@ class Site:
     companies: list[CompanyPage]  # A-Z
     topics: list[TopicPage]  # A-Z
     years: list[ArchiveYear]  # newest first
-    held_back: list[Article]  # drafts not built
+    held_back: list[HeldBack]  # drafts and scheduled articles left out of every output
+
+    @property
+    def next_due(self) -> Article | None:
+        scheduled = [h.article for h in self.held_back if h.reason == "scheduled"]
+        return min(scheduled, key=lambda a: (a.date, a.path)) if scheduled else None
 
 
 def month_name(month: int) -> str:
@@ -193,10 +222,15 @@ def article_url(config: Config, article: Article, local: datetime) -> str:
 
 
 def build_site(content: Content, config: Config, diagnostics: Diagnostics,
-               include_drafts: bool = False) -> Site:
+               selection: Selection) -> Site:
     resolver = Resolver(content, diagnostics)
-    published = [a for a in content.articles if include_drafts or not a.draft]
-    held_back = [a for a in content.articles if a.draft and not include_drafts]
+    held_back, published = [], []
+    for article in content.articles:
+        reason = selection.reason_to_hold(article)
+        if reason:
+            held_back.append(HeldBack(article, reason))
+        else:
+            published.append(article)
     pages = []
     for article in published:
         local = article.date.astimezone(config.tz)
@@ -267,7 +301,8 @@ def build_timeline(company: CompanyPage) -> list[tuple[int, list[TimelineMonth]]
     """Articles and typed events, grouped by year then month, newest first."""
     entries = [TimelineEntry(page.local_date.date(), "article", page.article.title, page)
                for page in company.articles]
-    entries += [TimelineEntry(event.date, event.type, event.title, page)
+    entries += [TimelineEntry(event.date, event.type, event.title, page,
+                              f"event-{page.article.events.index(event) + 1}")
                 for event, page in company.events]
     entries.sort(key=lambda e: (e.date, e.kind != "article", e.title, e.article.url),
                  reverse=True)
@@ -342,6 +377,9 @@ def check_url_collisions(site: Site, diagnostics: Diagnostics) -> None:
     for page in sorted(site.articles, key=lambda p: p.article.path):
         claim(page.url, page.article.path,
               Mention("", page.article.path, page.article.slug_position))
+        for alias in page.article.aliases:
+            claim(alias, f"{page.article.path} (alias)",
+                  Mention("", page.article.path, page.article.slug_position))
     for company in site.companies:
         claim(company.url, company.entry.path if company.entry else f"company '{company.name}'")
     for topic in site.topics:

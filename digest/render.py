@@ -4,6 +4,7 @@ and turns template failures into diagnostics pointing at the template file and l
 
 from __future__ import annotations
 
+import email.utils
 import multiprocessing
 import os
 import sys
@@ -18,6 +19,7 @@ import jinja2
 
 from digest.content import display_path
 from digest.errors import Diagnostic, Diagnostics
+from digest.feeds import FEED_FILES, company_feed, site_feed, topic_feed
 from digest.model import ArticlePage, CompanyPage, Site
 from digest.urls import Urls, paged_path
 
@@ -38,9 +40,10 @@ def default_theme_path() -> Path:
 @dataclass(frozen=True)
 class Output:
     site_path: str  # "topics/ipo/", "404.html"
-    kind: str  # for the build summary: article, topic, company, archive, list, other
+    kind: str  # for the build summary: article, topic, company, archive, list, feed, other
     template: str
     context: dict[str, Any]
+    lastmod: datetime | None = None  # set on pages listed in the sitemap
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,31 @@ def coverage_chart(counts: Sequence[Any], bar_width: int = 10, height: int = 48)
     return Chart(max(len(bars) * bar_width, bar_width), height, bars, peak, first, last)
 
 
+def news_article(page: ArticlePage, site: Site, urls: Urls) -> dict[str, Any]:
+    """schema.org NewsArticle for the article's JSON-LD block."""
+    article = page.article
+    data: dict[str, Any] = {
+        "@context": "https://schema.org", "@type": "NewsArticle",
+        "headline": article.title, "description": article.summary,
+        "datePublished": page.local_date.isoformat(),
+        "dateModified": (article.updated or article.date).astimezone(site.config.tz)
+        .isoformat(),
+        "mainEntityOfPage": urls.absolute(page.url), "url": urls.absolute(page.url),
+        "publisher": {"@type": "Organization", "name": site.config.title,
+                      "url": urls.absolute("")},
+        "about": [{"@type": "Organization", "name": c.name, "url": urls.absolute(c.url),
+                   **({"sameAs": c.entry.website} if c.entry and c.entry.website else {})}
+                  for c in page.companies],
+        "keywords": [t.name for t in page.topics],
+        "inLanguage": article.lang or site.config.language,
+    }
+    if article.authors:
+        data["author"] = [{"@type": "Person", "name": name} for name in article.authors]
+    if article.source and article.source.url:
+        data["isBasedOn"] = article.source.url
+    return data
+
+
 def by_initial(companies: Sequence[CompanyPage]) -> list[tuple[str, list[CompanyPage]]]:
     """A-Z groups for the company index; names not starting with A-Z go under '#'."""
     groups: dict[str, list[CompanyPage]] = {}
@@ -116,6 +144,8 @@ def make_environment(site: Site, urls: Urls) -> jinja2.Environment:
                        event_labels=EVENT_LABELS)
     env.filters["dateline"] = format_dateline
     env.filters["isoformat"] = lambda moment: moment.isoformat()
+    env.filters["rfc822"] = lambda moment: email.utils.format_datetime(moment)
+    env.globals["news_article"] = lambda page: news_article(page, site, urls)
     return env
 
 
@@ -130,29 +160,65 @@ def paginate(first_page: str, items: Sequence[ArticlePage], per_page: int
         )
 
 
-def list_outputs(site: Site) -> list[Output]:
-    """Every page of the site, in a stable order."""
+def newest(pages: Sequence[ArticlePage]) -> datetime | None:
+    return max(((p.article.updated or p.article.date) for p in pages), default=None)
+
+
+def list_outputs(site: Site, urls: Urls) -> list[Output]:
+    """Every page, feed and machine-readable file of the site, in a stable order."""
     per_page = site.config.per_page
-    outputs = [Output(path, "list", "index.html", {"pagination": pagination})
-               for path, pagination in paginate("", site.articles, per_page)]
-    outputs += [Output(page.url, "article", "article.html", {"page": page})
-                for page in site.articles]
-    outputs.append(Output("topics/", "list", "topics.html", {}))
+    outputs = [Output(path, "list", "index.html", {"pagination": p}, newest(p.items))
+               for path, p in paginate("", site.articles, per_page)]
+    outputs += [Output(page.url, "article", "article.html", {"page": page},
+                       page.article.updated or page.article.date) for page in site.articles]
+    outputs.append(Output("topics/", "list", "topics.html", {}, newest(site.articles)))
     for topic in site.topics:
-        outputs += [Output(path, "topic", "topic.html", {"topic": topic, "pagination": p})
+        outputs += [Output(path, "topic", "topic.html", {"topic": topic, "pagination": p},
+                           newest(p.items))
                     for path, p in paginate(topic.url, topic.articles, per_page)]
-    outputs.append(Output("companies/", "list", "companies.html", {}))
-    outputs += [Output(company.url, "company", "company.html", {"company": company})
-                for company in site.companies]
-    outputs.append(Output("archive/", "list", "archive.html", {}))
+    outputs.append(Output("companies/", "list", "companies.html", {}, newest(site.articles)))
+    outputs += [Output(company.url, "company", "company.html", {"company": company},
+                       newest(company.articles)) for company in site.companies]
+    outputs.append(Output("archive/", "list", "archive.html", {}, newest(site.articles)))
     for year in site.years:
-        outputs.append(Output(year.url, "archive", "archive_year.html", {"year": year}))
+        outputs.append(Output(year.url, "archive", "archive_year.html", {"year": year},
+                              newest([p for m in year.months for p in m.articles])))
         outputs += [Output(month.url, "archive", "archive_month.html",
-                           {"year": year, "month": month}) for month in year.months]
+                           {"year": year, "month": month}, newest(month.articles))
+                    for month in year.months]
+    outputs += feed_outputs(site, urls)
+    outputs += [Output(alias, "other", "redirect.html", {"target": page})
+                for page in site.articles for alias in page.article.aliases]
     if site.config.search:
         outputs.append(Output("search/", "other", "search.html", {}))
     outputs.append(Output("404.html", "other", "404.html", {}))
+    outputs += sitemap_outputs([o for o in outputs if o.lastmod is not None], urls)
+    outputs.append(Output("robots.txt", "other", "robots.txt", {}))
     return outputs
+
+
+def feed_outputs(site: Site, urls: Urls) -> list[Output]:
+    feeds = [site_feed(site, urls)]
+    feeds += [topic_feed(topic, site, urls) for topic in site.topics]
+    feeds += [company_feed(company, site, urls, EVENT_LABELS) for company in site.companies]
+    return [Output(feed.folder + name, "feed", f"feeds/{name}", {"feed": feed})
+            for feed in feeds for name in FEED_FILES.values()]
+
+
+SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org protocol)
+
+
+def sitemap_outputs(pages: list[Output], urls: Urls) -> list[Output]:
+    """sitemap.xml, or past 50,000 URLs a sitemap index over sitemap-N.xml files."""
+    entries = [(urls.absolute(o.site_path), o.lastmod) for o in pages]
+    if len(entries) <= SITEMAP_LIMIT:
+        return [Output("sitemap.xml", "other", "sitemap.xml", {"entries": entries})]
+    parts = [entries[i:i + SITEMAP_LIMIT] for i in range(0, len(entries), SITEMAP_LIMIT)]
+    outputs = [Output(f"sitemap-{n}.xml", "other", "sitemap.xml", {"entries": part})
+               for n, part in enumerate(parts, start=1)]
+    index = [(urls.absolute(o.site_path), max(m for _, m in part if m))
+             for o, part in zip(outputs, parts, strict=True)]
+    return [*outputs, Output("sitemap.xml", "other", "sitemap_index.xml", {"entries": index})]
 
 
 def template_diagnostic(error: BaseException, root: Path, template: str) -> Diagnostic:

@@ -10,8 +10,10 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 # Attributes that make the browser fetch something by itself (as opposed to links).
-FETCHING = {("link", "href"), ("script", "src"), ("img", "src"), ("source", "src"),
+FETCHING = {("script", "src"), ("img", "src"), ("source", "src"),
             ("iframe", "src"), ("video", "src"), ("audio", "src"), ("img", "srcset")}
+# <link> rels a browser fetches by itself; canonical and alternate are only references.
+FETCHING_RELS = {"stylesheet", "icon", "preload", "modulepreload", "manifest", "prefetch"}
 
 
 class References(HTMLParser):
@@ -22,12 +24,14 @@ class References(HTMLParser):
         self.ids: set[str] = set()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        rels = set((dict(attrs).get("rel") or "").split())
         for name, value in attrs:
             if value is None:
                 continue
             if name == "id":
                 self.ids.add(value)
-            if (tag, name) in FETCHING:
+            if (tag, name) in FETCHING or (tag == "link" and name == "href"
+                                           and rels & FETCHING_RELS):
                 self.fetches.append(value)
             elif name == "href":
                 self.links.append(value)
@@ -99,7 +103,7 @@ class Outline(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.add(tag)
-        if tag == "script":
+        if tag == "script" and dict(attrs).get("type") != "application/ld+json":
             self.scripts.append(dict(attrs))
         if tag == "html":
             self.lang = dict(attrs).get("lang") or ""

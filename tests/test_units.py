@@ -13,7 +13,7 @@ from digest.content import load_content
 from digest.errors import BuildError, Diagnostics
 from digest.fields import parse_datetime
 from digest.markup import render_markdown
-from digest.model import build_site
+from digest.model import Selection, build_site
 from digest.urls import Urls, output_file
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -70,7 +70,8 @@ def test_tags_naming_a_company_file_the_article_under_it(tmp_path: Path) -> None
           "---\ntitle: Second\ndate: 2023-05-19\ntags: [BABA, cloud]\n---\nText.\n")
     config = load_config(tmp_path)
     diagnostics = Diagnostics()
-    site = build_site(load_content(config, "/", diagnostics), config, diagnostics)
+    site = build_site(load_content(config, "/", diagnostics), config, diagnostics,
+                      Selection(datetime(2030, 1, 1, tzinfo=UTC)))
     assert not diagnostics.items
     assert [c.slug for c in site.companies] == ["alibaba"]
     assert len(site.companies[0].articles) == 2

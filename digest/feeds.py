@@ -1,0 +1,95 @@
+"""Feed data: the entries of the site feed, each topic's and each company's (the company
+feed is its timeline as a feed). Pure: the templates in templates/feeds/ write the XML and
+JSON, as Zola does; this module only decides what goes in."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from digest.model import ArticlePage, CompanyPage, Site, TopicPage
+from digest.urls import Urls
+
+FEED_FILES = {"atom": "feed.xml", "rss": "rss.xml", "json": "feed.json"}
+EPOCH = datetime(1970, 1, 1).astimezone()
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    id: str  # absolute URL, stable across builds
+    url: str
+    title: str
+    published: datetime
+    updated: datetime
+    summary: str
+    content_html: str
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Feed:
+    title: str
+    description: str
+    home_url: str  # absolute URL of the page the feed mirrors
+    folder: str  # site path the feed files live in ("" or "topics/ipo/")
+    entries: list[FeedEntry]
+
+    @property
+    def updated(self) -> datetime:
+        return max((e.updated for e in self.entries), default=EPOCH)
+
+
+def absolutize(html: str, urls: Urls) -> str:
+    """Root-relative links in article bodies become absolute: feed readers have no page
+    to resolve them against."""
+    origin = urls.absolute("")[: -len(urls.base_path)] if "://" in urls.base_url else ""
+    return re.sub(r'(href|src)="/(?!/)', rf'\1="{origin}/', html)
+
+
+def article_entry(page: ArticlePage, site: Site, urls: Urls) -> FeedEntry:
+    article = page.article
+    url = urls.absolute(page.url)
+    full = site.config.feed_content == "full"
+    return FeedEntry(
+        id=url, url=url, title=article.title, published=page.local_date,
+        updated=(article.updated or article.date).astimezone(site.config.tz),
+        summary=article.summary,
+        content_html=absolutize(article.body_html, urls) if full else "",
+        authors=article.authors,
+        categories=tuple(c.name for c in page.companies) + tuple(t.name for t in page.topics),
+    )
+
+
+def site_feed(site: Site, urls: Urls) -> Feed:
+    entries = [article_entry(p, site, urls) for p in site.articles[: site.config.feed_entries]]
+    return Feed(site.config.title, site.config.description, urls.absolute(""), "", entries)
+
+
+def topic_feed(topic: TopicPage, site: Site, urls: Urls) -> Feed:
+    entries = [article_entry(p, site, urls) for p in topic.articles[: site.config.feed_entries]]
+    description = topic.entry.description if topic.entry and topic.entry.description else ""
+    return Feed(f"{topic.name} · {site.config.title}", description or f"Articles about "
+                f"{topic.name}", urls.absolute(topic.url), topic.url, entries)
+
+
+def company_feed(company: CompanyPage, site: Site, urls: Urls, labels: dict[str, str]) -> Feed:
+    """The company's timeline: its articles, and the dated events they report."""
+    entries = []
+    for _year, months in company.timeline:
+        for month in months:
+            for item in month.entries:
+                entry = article_entry(item.article, site, urls)
+                if item.kind != "article":
+                    moment = datetime(item.date.year, item.date.month, item.date.day,
+                                      tzinfo=site.config.tz)
+                    entry = FeedEntry(
+                        id=f"{entry.url}#{item.anchor}", url=f"{entry.url}#{item.anchor}",
+                        title=f"{labels[item.kind]}: {item.title}", published=moment,
+                        updated=moment, summary=f"{company.name}: {item.title}",
+                        content_html="", authors=(), categories=(labels[item.kind],))
+                entries.append(entry)
+    entries = entries[: site.config.feed_entries]
+    return Feed(f"{company.name} · {site.config.title}", f"Timeline of {company.name}",
+                urls.absolute(company.url), company.url, entries)
