@@ -13,9 +13,11 @@ from typing import Any
 from digest import __version__
 from digest.build import BuildResult, build, current_time
 from digest.config import load_config
+from digest.deploy import deploy
 from digest.errors import Diagnostic, DigestError
 from digest.model import Selection
 from digest.render import Progress
+from digest.scaffold import scaffold
 
 PAGE_KINDS = ("article", "topic", "company", "archive", "list", "feed", "other")
 
@@ -91,6 +93,25 @@ def command_check(args: argparse.Namespace) -> int:
     return run_build(args, write=False)
 
 
+def command_init(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    for item in scaffold(folder, current_time().date()):
+        state = "created" if item.created else "exists, left as it was"
+        print(f"{item.path}: {state}")
+    print(f"next: cd {folder} && digest build")
+    return 0
+
+
+def command_deploy(args: argparse.Namespace) -> int:
+    command_build(args)
+    config = load_config(Path(args.root).resolve(), overrides(args))
+    deployed = deploy(config.root, config.output_path, args.branch,
+                      None if args.no_push else args.remote, args.message)
+    where = f" and pushed to {deployed.remote}" if deployed.remote else " (not pushed)"
+    print(f"committed {deployed.commit[:12]} to {deployed.branch}{where}")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="digest", description=__doc__)
     parser.add_argument("--version", action="version", version=f"digest {__version__}")
@@ -114,6 +135,18 @@ def make_parser() -> argparse.ArgumentParser:
                                  "https://example.github.io/repo/")
     build_verb.add_argument("--output", metavar="DIR", help="override the output folder")
     verb("check", command_check, "validate everything the build does, without writing")
+    init = verbs.add_parser("init", help="scaffold a new site (never overwrites a file)",
+                            description="scaffold a new site (never overwrites a file)")
+    init.set_defaults(handler=command_init)
+    init.add_argument("folder", nargs="?", default=".", metavar="DIR")
+    deploy_verb = verb("deploy", command_deploy,
+                       "build, then commit site/ to a gh-pages branch and push it")
+    deploy_verb.add_argument("--base-url", metavar="URL", help="as for build")
+    deploy_verb.add_argument("--output", metavar="DIR", help="as for build")
+    deploy_verb.add_argument("--remote", default="origin", help="remote to push to (origin)")
+    deploy_verb.add_argument("--branch", default="gh-pages", help="branch (gh-pages)")
+    deploy_verb.add_argument("--message", help="commit message")
+    deploy_verb.add_argument("--no-push", action="store_true", help="commit only")
     return parser
 
 
