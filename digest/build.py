@@ -16,6 +16,7 @@ from pathlib import Path
 from digest.config import Config
 from digest.content import load_content
 from digest.errors import BuildError, Diagnostic, Diagnostics, UsageError
+from digest.links import FILES_PREFIX, rewrite_links
 from digest.model import Selection, Site, build_site
 from digest.render import Progress, default_theme_path, list_outputs, render_outputs
 from digest.search.indexer import IndexLimitError, build_index
@@ -30,6 +31,7 @@ class BuildResult:
     seconds: float
     warnings: list[Diagnostic] = field(default_factory=list)
     output: Path | None = None
+    paths: set[str] = field(default_factory=set)  # every file of the site, relative
 
 
 def current_time(environ: Mapping[str, str] = os.environ) -> datetime:
@@ -50,19 +52,28 @@ def load(config: Config, diagnostics: Diagnostics, selection: Selection | None =
     urls = Urls(config.base_url)
     content = load_content(config, urls.base_path, diagnostics)
     site = build_site(content, config, diagnostics, selection or Selection(current_time()))
+    rewrite_links(site, urls)
     if diagnostics.errors:
         raise BuildError(diagnostics)
     return site
 
 
 def static_files(config: Config) -> dict[str, Path]:
-    """static/ of the default theme, overridden file by file by the site's templates/static/."""
+    """Files published as they are: the theme's static/ (overridden file by file by the
+    site's templates/static/), content/static/ at the site root, and the images and other
+    files kept beside articles, under files/."""
     files: dict[str, Path] = {}
-    for folder in (default_theme_path() / "static", config.templates_path / "static"):
+    folders = [(default_theme_path() / "static", "static/"),
+               (config.templates_path / "static", "static/"),
+               (config.content_path / "static", ""),
+               (config.content_path / "articles", FILES_PREFIX)]
+    for folder, prefix in folders:
         if folder.is_dir():
             for path in sorted(folder.rglob("*")):
-                if path.is_file() and not path.name.startswith("."):
-                    files["static/" + path.relative_to(folder).as_posix()] = path
+                relative = path.relative_to(folder)
+                if path.is_file() and path.suffix != ".md" \
+                        and not any(p.startswith(".") for p in relative.parts):
+                    files[prefix + relative.as_posix()] = path
     return files
 
 
@@ -120,7 +131,8 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
         staging.commit()
     return BuildResult(site, Counter(o.kind for o in outputs), staging.files,
                        time.perf_counter() - started,
-                       sorted(diagnostics.warnings, key=Diagnostic.sort_key), output)
+                       sorted(diagnostics.warnings, key=Diagnostic.sort_key), output,
+                       staging.paths)
 
 
 class Staging:
@@ -135,7 +147,7 @@ class Staging:
 
     def __init__(self, output: Path | None) -> None:
         self.output = output
-        self.files = 0
+        self.paths: set[str] = set()
         self.previous: Path | None = None
         self.staging = self.retired = Path()
         if output is not None:
@@ -152,8 +164,12 @@ class Staging:
             self.staging.mkdir()
         return self
 
+    @property
+    def files(self) -> int:
+        return len(self.paths)
+
     def write(self, relative: str, data: bytes) -> None:
-        self.files += 1
+        self.paths.add(relative)
         if self.output is None:
             return
         target = self.staging / relative

@@ -12,19 +12,35 @@ from typing import Any
 
 from digest import __version__
 from digest.build import BuildResult, build, current_time
+from digest.check import check_site
 from digest.config import load_config
 from digest.deploy import deploy
-from digest.errors import Diagnostic, DigestError
+from digest.errors import Diagnostic, DigestError, UsageError
+from digest.fields import DATE_HINT, parse_datetime
 from digest.model import Selection
+from digest.new import create_article
 from digest.render import Progress
 from digest.scaffold import scaffold
 
 PAGE_KINDS = ("article", "topic", "company", "archive", "list", "feed", "other")
 
 
-def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
+def print_diagnostics(diagnostics: Sequence[Diagnostic], style: str = "text") -> None:
     for diagnostic in diagnostics:
-        print(diagnostic.format(), file=sys.stderr)
+        print(github_annotation(diagnostic) if style == "github" else diagnostic.format(),
+              file=sys.stderr if style == "text" else sys.stdout)
+
+
+def github_annotation(d: Diagnostic) -> str:
+    """A GitHub Actions workflow command: the problem shows on the pull request's diff."""
+    def escape(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    where = f"file={d.path}" + (f",line={d.line}" if d.line else "") + \
+        (f",col={d.column}" if d.column else "")
+    message = d.message + (f" (hint: {d.hint})" if d.hint else "")
+    command = {"error": "error", "warning": "warning", "note": "notice"}[d.severity]
+    return f"::{command} {where}::{escape(message)}"
 
 
 def summary(result: BuildResult, verb: str) -> str:
@@ -90,7 +106,42 @@ def command_build(args: argparse.Namespace) -> int:
 
 
 def command_check(args: argparse.Namespace) -> int:
-    return run_build(args, write=False)
+    config = load_config(Path(args.root).resolve())
+    selection = Selection(current_time(), args.drafts, args.future)
+    try:
+        result = build(config, write=False, selection=selection)
+    except DigestError as error:
+        print_diagnostics(error.diagnostics, args.format)
+        return error.exit_code
+    site = result.site
+    assert site.resolver is not None
+    published = result.paths | {p.removesuffix("index.html") for p in result.paths}
+    articles = [page.article for page in site.articles] + [h.article for h in site.held_back]
+    problems = sorted([*result.warnings, *check_site(site, published, site.resolver, articles)],
+                      key=Diagnostic.sort_key)
+    print_diagnostics(problems, args.format)
+    warnings = sum(1 for d in problems if d.severity == "warning")
+    notes = len(problems) - warnings
+    failed = warnings and args.strict
+    if not args.quiet and args.format == "text":
+        print(f"checked {len(articles)} articles: {warnings} warning(s), {notes} note(s)"
+              + ("; --strict makes the warnings fail" if failed else ""))
+    return 1 if failed else 0
+
+
+def command_new(args: argparse.Namespace) -> int:
+    config = load_config(Path(args.root).resolve())
+    moment = current_time()
+    if args.date:
+        parsed = parse_datetime(args.date, config.tz)
+        if parsed is None:
+            raise UsageError([Diagnostic("--date", 0, 0, f"cannot read '{args.date}' as a date",
+                                         hint=DATE_HINT)])
+        moment = parsed
+    created = create_article(config, args.title, moment, args.company, args.tag)
+    print_diagnostics(created.warnings)
+    print(created.path.relative_to(config.root).as_posix())
+    return 0
 
 
 def command_init(args: argparse.Namespace) -> int:
@@ -134,7 +185,22 @@ def make_parser() -> argparse.ArgumentParser:
                             help="override [tool.digest] base_url, e.g. "
                                  "https://example.github.io/repo/")
     build_verb.add_argument("--output", metavar="DIR", help="override the output folder")
-    verb("check", command_check, "validate everything the build does, without writing")
+    check = verb("check", command_check,
+                 "validate everything the build does, plus links, files and names, "
+                 "without writing")
+    check.add_argument("--strict", action="store_true", help="warnings fail (exit 1)")
+    check.add_argument("--format", choices=("text", "github"), default="text",
+                       help="github: GitHub Actions annotations")
+    new = verbs.add_parser("new", help="write a new article file (never overwrites)",
+                           description="write a new article file (never overwrites)")
+    new.set_defaults(handler=command_new)
+    new.add_argument("title")
+    new.add_argument("--company", action="append", default=[], metavar="NAME",
+                     help="a company the article is about (repeatable)")
+    new.add_argument("--tag", action="append", default=[], metavar="TOPIC",
+                     help="a topic (repeatable)")
+    new.add_argument("--date", help="date, e.g. 2024-05-18 or '2024-05-18 09:30' (default: now)")
+    new.add_argument("--root", default=".", metavar="DIR", help="project folder")
     init = verbs.add_parser("init", help="scaffold a new site (never overwrites a file)",
                             description="scaffold a new site (never overwrites a file)")
     init.set_defaults(handler=command_init)

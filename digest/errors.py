@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "note"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,11 @@ class Diagnostics:
         self, path: str, line: int, column: int, message: str, hint: str | None = None
     ) -> None:
         self.items.append(Diagnostic(path, line, column, message, "warning", hint))
+
+    def note(self, path: str, line: int, column: int, message: str,
+             hint: str | None = None) -> None:
+        """A suggestion: shown, but never a failure, even under --strict."""
+        self.items.append(Diagnostic(path, line, column, message, "note", hint))
 
     def extend(self, other: Iterable[Diagnostic]) -> None:
         self.items.extend(other)

@@ -56,7 +56,7 @@ def article_entry(page: ArticlePage, site: Site, urls: Urls) -> FeedEntry:
         id=url, url=url, title=article.title, published=page.local_date,
         updated=(article.updated or article.date).astimezone(site.config.tz),
         summary=article.summary,
-        content_html=absolutize(article.body_html, urls) if full else "",
+        content_html=absolutize(page.body_html, urls) if full else "",
         authors=article.authors,
         categories=tuple(c.name for c in page.companies) + tuple(t.name for t in page.topics),
     )

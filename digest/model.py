@@ -25,6 +25,7 @@ class ArticlePage:
     url: str  # site path
     local_date: datetime  # article.date in the site timezone
     reading_minutes: int
+    body_html: str = ""  # the article's HTML with links between articles resolved
     companies: list[CompanyPage] = field(default_factory=list, repr=False)
     topics: list[TopicPage] = field(default_factory=list, repr=False)
     related: list[ArticlePage] = field(default_factory=list, repr=False)
@@ -127,6 +128,7 @@ class Site:
     topics: list[TopicPage]  # A-Z
     years: list[ArchiveYear]  # newest first
     held_back: list[HeldBack]  # drafts and scheduled articles left out of every output
+    resolver: Resolver | None = None  # how names map to companies and topics
 
     @property
     def next_due(self) -> Article | None:
@@ -235,7 +237,8 @@ def build_site(content: Content, config: Config, diagnostics: Diagnostics,
     for article in published:
         local = article.date.astimezone(config.tz)
         minutes = max(1, round(article.word_count / config.words_per_minute))
-        pages.append(ArticlePage(article, article_url(config, article, local), local, minutes))
+        pages.append(ArticlePage(article, article_url(config, article, local), local, minutes,
+                                 article.body_html))
     pages = newest_first(pages)
 
     for page in pages:
@@ -274,7 +277,7 @@ def build_site(content: Content, config: Config, diagnostics: Diagnostics,
         company.timeline = build_timeline(company)
         company.coverage = count_coverage(company.articles)
     assign_related(pages, companies, topics, config.related_count)
-    site = Site(config, pages, companies, topics, build_archive(pages), held_back)
+    site = Site(config, pages, companies, topics, build_archive(pages), held_back, resolver)
     check_url_collisions(site, diagnostics)
     return site
 

@@ -1,0 +1,89 @@
+"""Editor verbs: `digest new` and `digest check` (issue 5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import RunDigest
+
+
+def test_new_writes_complete_front_matter_and_never_overwrites(digest: RunDigest,
+                                                               example_site: Path) -> None:
+    first = digest("new", "Alibaba Q3 results", "--company", "baba", "--company", "腾讯",
+                   "--tag", "earnings", "--date", "2024-11-15 09:30", cwd=example_site)
+    assert first.returncode == 0, first.stderr
+    path = example_site / first.stdout.strip()
+    assert path == example_site / "content/articles/2024/alibaba-q3-results.md"
+    text = path.read_text(encoding="utf-8")
+    assert 'companies: ["Alibaba", "Tencent"]' in text  # resolved through the registry
+    assert "date: 2024-11-15 09:30" in text and "draft: true" in text
+    assert digest("check", "-q", "--drafts", cwd=example_site).returncode == 0
+
+    second = digest("new", "Alibaba Q3 results", "--date", "2024-11-15", cwd=example_site)
+    assert second.returncode == 1
+    assert "content/articles/2024/alibaba-q3-results.md: error:" in second.stderr
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_new_rejects_a_bad_date(digest: RunDigest, example_site: Path) -> None:
+    result = digest("new", "X", "--date", "next tuesday", cwd=example_site)
+    assert result.returncode == 2 and "cannot read 'next tuesday'" in result.stderr
+
+
+BROKEN = """---
+title: Cloud rivals
+date: 2024-02-01
+companies: [Alibaba Grup]
+tags: [cloud]
+---
+Compare with [the price cuts](../2024/no-such-article.md) and [the IPO plan](../2023/alibaba-cloud-ipo-plan.md).
+
+![Revenue chart](images/revenue.png)
+
+See also [topics](/topics/cloud/) and [nowhere](/topics/nowhere/).
+"""
+
+
+def test_check_reports_links_files_and_near_miss_names(digest: RunDigest,
+                                                       example_site: Path) -> None:
+    (example_site / "content/articles/2024/rivals.md").write_text(BROKEN, encoding="utf-8")
+    plain = digest("check", cwd=example_site)
+    assert plain.returncode == 0, plain.stderr
+    lines = plain.stderr.splitlines()
+    expected = [
+        "content/articles/2024/rivals.md:4:13: warning: company 'Alibaba Grup' looks like "
+        "the company 'Alibaba Group' (Alibaba)",
+        "content/articles/2024/rivals.md:7:31: warning: broken link: "
+        "'../2024/no-such-article.md' is not an article",
+        "content/articles/2024/rivals.md:9:18: warning: missing file 'images/revenue.png' "
+        "(looked for content/articles/2024/images/revenue.png)",
+        "content/articles/2024/rivals.md:11:49: warning: link to '/topics/nowhere/' matches "
+        "no page of the site",
+    ]
+    for line in expected:
+        assert line in lines, plain.stderr
+    assert "alibaba-cloud-ipo-plan.md' is not an article" not in plain.stderr
+    strict = digest("check", "--strict", cwd=example_site)
+    assert strict.returncode == 1
+    github = digest("check", "--format", "github", cwd=example_site)
+    assert "::warning file=content/articles/2024/rivals.md,line=9,col=18::missing file" \
+        in github.stdout
+
+
+def test_article_links_become_urls_and_files_are_published(digest: RunDigest,
+                                                           example_site: Path) -> None:
+    folder = example_site / "content/articles/2024"
+    (folder / "images").mkdir()
+    (folder / "images/revenue.png").write_bytes(b"\x89PNG fake")
+    (folder / "linking.md").write_text(
+        "---\ntitle: Linking\ndate: 2024-02-02\n---\n"
+        "See [plan](../2023/alibaba-cloud-ipo-plan.md#x) ![c](images/revenue.png)\n",
+        encoding="utf-8")
+    assert digest("build", "-q", "--base-url", "https://e.org/repo/", cwd=example_site
+                  ).returncode == 0
+    page = (example_site / "site/2024/02/linking/index.html").read_text(encoding="utf-8")
+    assert ('href="/repo/2023/05/alibaba-announces-exit-from-cloud-business-to-focus-on-'
+            'core-operations/#x"') in page
+    assert 'src="/repo/files/2024/images/revenue.png"' in page
+    assert (example_site / "site/files/2024/images/revenue.png").read_bytes() == b"\x89PNG fake"
+    assert digest("check", "--strict", cwd=example_site).returncode == 0
