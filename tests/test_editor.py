@@ -36,7 +36,8 @@ date: 2024-02-01
 companies: [Alibaba Grup]
 tags: [cloud]
 ---
-Compare with [the price cuts](../2024/no-such-article.md) and [the IPO plan](../2023/alibaba-cloud-ipo-plan.md).
+Compare with [the price cuts](../2024/no-such-article.md) and
+[the IPO plan](../2023/alibaba-cloud-ipo-plan.md).
 
 ![Revenue chart](images/revenue.png)
 
@@ -55,9 +56,9 @@ def test_check_reports_links_files_and_near_miss_names(digest: RunDigest,
         "the company 'Alibaba Group' (Alibaba)",
         "content/articles/2024/rivals.md:7:31: warning: broken link: "
         "'../2024/no-such-article.md' is not an article",
-        "content/articles/2024/rivals.md:9:18: warning: missing file 'images/revenue.png' "
+        "content/articles/2024/rivals.md:10:18: warning: missing file 'images/revenue.png' "
         "(looked for content/articles/2024/images/revenue.png)",
-        "content/articles/2024/rivals.md:11:49: warning: link to '/topics/nowhere/' matches "
+        "content/articles/2024/rivals.md:12:49: warning: link to '/topics/nowhere/' matches "
         "no page of the site",
     ]
     for line in expected:
@@ -66,7 +67,7 @@ def test_check_reports_links_files_and_near_miss_names(digest: RunDigest,
     strict = digest("check", "--strict", cwd=example_site)
     assert strict.returncode == 1
     github = digest("check", "--format", "github", cwd=example_site)
-    assert "::warning file=content/articles/2024/rivals.md,line=9,col=18::missing file" \
+    assert "::warning file=content/articles/2024/rivals.md,line=10,col=18::missing file" \
         in github.stdout
 
 
