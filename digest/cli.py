@@ -15,8 +15,9 @@ from digest.build import BuildResult, build, current_time
 from digest.check import check_site
 from digest.config import load_config
 from digest.deploy import deploy
-from digest.errors import Diagnostic, DigestError, UsageError
+from digest.errors import Diagnostic, Diagnostics, DigestError, UsageError
 from digest.fields import DATE_HINT, parse_datetime
+from digest.importing import import_files
 from digest.model import Selection
 from digest.new import create_article
 from digest.render import Progress
@@ -144,6 +145,21 @@ def command_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_import(args: argparse.Namespace) -> int:
+    config = load_config(Path(args.root).resolve())
+    diagnostics = Diagnostics()
+    written = import_files(config, [Path(p) for p in args.inputs], current_time(),
+                           args.dry_run, diagnostics)
+    for item in written:
+        target = item.target.relative_to(config.root).as_posix()
+        if args.dry_run:
+            print(f"would write {target} (from {item.source}):\n{item.text}")
+        else:
+            print(f"{target} (from {item.source}, draft)")
+    print_diagnostics(diagnostics.sorted())
+    return 1 if diagnostics.errors else 0
+
+
 def command_init(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     for item in scaffold(folder, current_time().date()):
@@ -201,6 +217,14 @@ def make_parser() -> argparse.ArgumentParser:
                      help="a topic (repeatable)")
     new.add_argument("--date", help="date, e.g. 2024-05-18 or '2024-05-18 09:30' (default: now)")
     new.add_argument("--root", default=".", metavar="DIR", help="project folder")
+    importer = verbs.add_parser("import", help="turn news articles and Jekyll/Hugo posts into "
+                                "draft articles (never overwrites)",
+                                description="turn plain-text, HTML or Markdown articles, "
+                                "Jekyll and Hugo posts included, into draft articles")
+    importer.set_defaults(handler=command_import)
+    importer.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
+    importer.add_argument("--dry-run", action="store_true", help="show, do not write")
+    importer.add_argument("--root", default=".", metavar="DIR", help="project folder")
     init = verbs.add_parser("init", help="scaffold a new site (never overwrites a file)",
                             description="scaffold a new site (never overwrites a file)")
     init.set_defaults(handler=command_init)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -28,7 +28,7 @@ def quoted(text: str) -> str:
 def resolve_companies(config: Config, names: list[str]) -> tuple[list[str], list[Diagnostic]]:
     """Registry names for what the editor typed (any case, any alias)."""
     diagnostics = Diagnostics()
-    content = load_content(config, "/", diagnostics)
+    content = load_content(replace(config, cache_dir=""), "/", diagnostics)
     resolver = Resolver(content, diagnostics)
     registered = [c.name for c in content.companies]
     resolved, warnings = [], []

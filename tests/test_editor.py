@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import RunDigest
 
@@ -88,3 +89,72 @@ def test_article_links_become_urls_and_files_are_published(digest: RunDigest,
     assert 'src="/repo/files/2024/images/revenue.png"' in page
     assert (example_site / "site/files/2024/images/revenue.png").read_bytes() == b"\x89PNG fake"
     assert digest("check", "--strict", cwd=example_site).returncode == 0
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED = Path(__file__).resolve().parents[2] / "shared/seeds/000_3619a924b1370d17.txt"
+
+
+def front(path: Path) -> dict[str, Any]:
+    import yaml
+    data = yaml.safe_load(path.read_text(encoding="utf-8").split("---\n")[1])
+    assert isinstance(data, dict)
+    return data
+
+
+def test_import_of_the_seed_makes_a_clean_draft(digest: RunDigest, example_site: Path) -> None:
+    result = digest("import", SEED, cwd=example_site)
+    assert result.returncode == 0, result.stderr
+    path = example_site / result.stdout.split(" (from")[0]
+    text = path.read_text(encoding="utf-8")
+    data = front(path)
+    body = text.split("---\n", 2)[2]
+    assert data["draft"] is True
+    assert data["title"] == "Alibaba Announces Exit from Cloud Business to Focus on Core Operations"
+    assert str(data["title"]) not in body, "the repeated headline is gone"
+    assert "No votes yet" not in body and "Please wait" not in body
+    assert {"Alibaba", "Tencent", "Baidu"} <= set(data["companies"])
+    assert {"Cloud", "IPO"} <= set(data["tags"])
+    assert body.count("\n\n") >= 6, "paragraphs are kept"
+    again = digest("import", SEED, cwd=example_site)
+    assert again.returncode == 1 and "not overwritten" in again.stderr
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_dry_run_writes_nothing(digest: RunDigest, example_site: Path) -> None:
+    from tests.test_safety import snapshot
+    before = snapshot(example_site)
+    result = digest("import", "--dry-run", SEED, cwd=example_site)
+    assert result.returncode == 0 and "would write content/articles/" in result.stdout
+    assert snapshot(example_site) == before
+
+
+def test_jekyll_and_hugo_posts_import_then_build(digest: RunDigest, example_site: Path) -> None:
+    result = digest("import", FIXTURES / "jekyll", FIXTURES / "hugo", cwd=example_site)
+    assert result.returncode == 1, "the unmappable fixtures are reported"
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 3, result.stderr
+    assert any("2024-04-01-broken-yaml.md:2:" in e and "cannot read the front matter" in e
+               for e in errors)
+    assert any("undated-post.md:1:1: error: no date" in e for e in errors)
+    assert any("broken-toml.md" in e and "cannot read the front matter" in e for e in errors)
+    written = sorted((example_site / "content/articles").rglob("*.md"))
+    imported = {p.name: front(p) for p in written if "imported from" in p.read_text()}
+    assert len(imported) == 5, sorted(imported)
+    split = imported["alibaba-splits-into-six-business-groups.md"]
+    assert split["authors"] == ["Jane Doe"] and "restructuring" in split["tags"]
+    assert str(split["date"]).startswith("2023-03-28")  # from the file name
+    cainiao = imported["cainiao-ipo-withdrawn.md"]
+    assert str(cainiao["date"]) == "2024-03-26 10:00"
+    assert {"ipo", "logistics"} <= set(cainiao["tags"])
+    hugo = imported["alibaba-plans-cloud-ipo.md"]
+    assert hugo["aliases"] == ["/old/alibaba-cloud/"]
+    assert str(hugo["date"]) == "2023-05-18 09:00"
+    texts = "\n".join(p.read_text() for p in written if "imported from" in p.read_text())
+    assert "{%" not in texts and "{{" not in texts, "Liquid and shortcodes are stripped"
+    assert "not carried over: comments, layout" in texts
+    assert "Cloud Intelligence Group" in texts and "Tencent and Baidu compete" in texts
+    build = digest("build", "--drafts", cwd=example_site)
+    assert build.returncode == 0, build.stderr
+    assert (example_site / "site/old/alibaba-cloud/index.html").is_file()
