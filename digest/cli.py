@@ -22,6 +22,7 @@ from digest.model import Selection
 from digest.new import create_article
 from digest.render import Progress
 from digest.scaffold import scaffold
+from digest.serve import serve
 
 PAGE_KINDS = ("article", "topic", "company", "archive", "list", "feed", "other")
 
@@ -160,6 +161,21 @@ def command_import(args: argparse.Namespace) -> int:
     return 1 if diagnostics.errors else 0
 
 
+def command_serve(args: argparse.Namespace) -> int:
+    def report(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    def ready(address: str) -> None:
+        print(f"serving {address} (Ctrl-C stops)", flush=True)
+
+    try:
+        serve(Path(args.root).resolve(), args.port,
+              Selection(current_time(), args.drafts, args.future), report, ready)
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    return 0
+
+
 def command_init(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     for item in scaffold(folder, current_time().date()):
@@ -225,6 +241,10 @@ def make_parser() -> argparse.ArgumentParser:
     importer.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
     importer.add_argument("--dry-run", action="store_true", help="show, do not write")
     importer.add_argument("--root", default=".", metavar="DIR", help="project folder")
+    serve_verb = verb("serve", command_serve,
+                      "build into a temporary folder, serve it on 127.0.0.1 and rebuild "
+                      "on every save")
+    serve_verb.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
     init = verbs.add_parser("init", help="scaffold a new site (never overwrites a file)",
                             description="scaffold a new site (never overwrites a file)")
     init.set_defaults(handler=command_init)
