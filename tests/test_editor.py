@@ -158,3 +158,20 @@ def test_jekyll_and_hugo_posts_import_then_build(digest: RunDigest, example_site
     build = digest("build", "--drafts", cwd=example_site)
     assert build.returncode == 0, build.stderr
     assert (example_site / "site/old/alibaba-cloud/index.html").is_file()
+
+
+def test_html_article_imports_through_a_real_parser(digest: RunDigest,
+                                                    example_site: Path) -> None:
+    result = digest("import", FIXTURES / "html", cwd=example_site)
+    assert result.returncode == 0, result.stderr
+    path = example_site / "content/articles/2022/tencent-revenue-falls-for-the-first-time.md"
+    data = front(path)
+    body = path.read_text(encoding="utf-8").split("---\n", 2)[2]
+    assert data["title"] == "Tencent revenue falls for the first time"
+    assert str(data["date"]) == "2022-08-17 18:00"
+    assert data["source"] == {"name": "Example News", "url": "https://news.example/tencent-revenue"}
+    assert "Tencent" in data["companies"] and "Cloud" in data["tags"]
+    assert body.strip().splitlines() == [
+        "Tencent reported its first year-on-year revenue decline on Wednesday.", "",
+        "The company said gaming and advertising had weakened, while its cloud business & "
+        "fintech held up."]
