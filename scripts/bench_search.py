@@ -141,6 +141,7 @@ class System:
     selector: str  # a rendered result
     status: str  # the element whose text says how many results
     url: Callable[[dict[str, str]], str]
+    missing: str = ""  # why this system cannot be queried, if it cannot
 
 
 @dataclass
@@ -313,6 +314,10 @@ def run_queries(site_dir: Path, systems: list[System], queries: list[Query],
                     context.close()
 
             for system in systems:
+                if system.missing:
+                    for query in queries:
+                        runs[system.name, query.label] = QueryRun(error=system.missing)
+                    continue
                 # A first load warms the browser process up; it is not counted.
                 with contextlib.suppress(PlaywrightError):
                     load(system, queries[0].digest if system.name == "digest"
@@ -429,8 +434,11 @@ def details(queries: list[Query], runs: dict[tuple[str, str], QueryRun]) -> list
                             f"{run.status!r}, first {run.first!r}, ms "
                             f"{', '.join(f'{m:.0f}' for m in run.milliseconds)}"))
             largest = sorted(run.fetched.items(), key=lambda item: -item[1])
-            lines.append("  fetched: " + ", ".join(f"{path} {kb(size)}"
-                                                    for path, size in largest))
+            shown = ", ".join(f"{path} {kb(size)}" for path, size in largest[:12])
+            if len(largest) > 12:
+                rest = largest[12:]
+                shown += f", … {len(rest)} more, {kb(sum(size for _, size in rest))}"
+            lines.append("  fetched: " + shown)
             if run.missing:
                 lines.append("  not served from a file: " + ", ".join(run.missing))
     return lines
@@ -532,7 +540,8 @@ def main() -> None:
                    lambda params: "/pagefind-bench/?" + urlencode(params)),
         ]
         if not (root / "site/static/search.js").is_file():
-            print("warning: the built site has no static/search.js: digest queries will fail")
+            systems[0].missing = "the built site has no static/search.js"
+            print(f"warning: {systems[0].missing}: digest queries skipped")
         started = time.perf_counter()
         runs = run_queries(root / "site", systems, queries, max(1, args.repeat))
         print(f"Queries ({max(1, args.repeat)} fresh-context loads each) took "
