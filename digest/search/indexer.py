@@ -135,6 +135,7 @@ def build_postings(documents: list[Document]) -> dict[str, array[int]]:
         page = document.page
         impacts.update({f"#c:{c.slug}": 1 for c in page.companies})
         impacts.update({f"#t:{t.slug}": 1 for t in page.topics})
+        impacts[f"#y:{page.local_date.year}"] = 1
         for term, impact in impacts.items():
             values = postings.get(term)
             if values is None:

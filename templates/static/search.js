@@ -1,0 +1,186 @@
+// Search box and page. Loaded on every page as a module: "/" focuses the search box;
+// on /search/ it runs queries as you type. Every piece of index data is put in the page
+// with textContent, never as markup, so no article text can inject HTML.
+import { SearchIndex, yearOf } from "./search-engine.js";
+import { parseQuery } from "./tokenizer.js";
+
+const root = new URL("../", import.meta.url); // the site root, also under /repo/
+const PAGE = 10;
+const FILTERS = ["company", "topic", "year", "sort"];
+const $ = (id) => document.getElementById(id);
+
+document.addEventListener("keydown", (event) => {
+  const target = event.target;
+  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (target.closest?.("input, textarea, select, [contenteditable]")) return;
+  const box = $("search-input") || $("site-search");
+  if (box) { event.preventDefault(); box.focus(); box.select(); }
+});
+
+const page = $("search");
+if (page) start();
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+// Text with the query's words wrapped in <mark>, built node by node.
+function highlighted(tag, text, words) {
+  const node = element(tag);
+  const pattern = words.length &&
+    new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "giu");
+  let at = 0;
+  for (const match of pattern ? text.matchAll(pattern) : []) {
+    if (!match[0]) continue;
+    node.append(text.slice(at, match.index), element("mark", match[0]));
+    at = match.index + match[0].length;
+  }
+  node.append(text.slice(at));
+  return node;
+}
+
+function start() {
+  const index = new SearchIndex(async (path) => {
+    const response = await fetch(new URL(`search/${path}`, root));
+    if (!response.ok) throw new Error(`${path}: ${response.status}`);
+    return response.json();
+  });
+  const input = $("search-input");
+  const form = $("search-form");
+  const status = $("search-status");
+  const list = $("search-results");
+  const panel = $("search-filters");
+  const params = new URLSearchParams(location.search);
+  const state = Object.fromEntries(FILTERS.map((f) => [f, params.get(f) || ""]));
+  input.value = params.get("q") || "";
+  const more = element("button", "More results", "search-more");
+  more.type = "button";
+  more.hidden = true;
+  list.after(more);
+
+  const toggle = element("button", "Filters", "search-toggle");
+  toggle.type = "button";
+  toggle.setAttribute("aria-expanded", "false");
+  toggle.setAttribute("aria-controls", "search-filters");
+  panel.before(toggle);
+  let facetsShown = false;
+  toggle.addEventListener("click", () => showFilters(!facetsShown));
+
+  async function showFilters(open) {
+    facetsShown = open;
+    toggle.setAttribute("aria-expanded", String(open));
+    panel.hidden = !open;
+    if (open && !panel.childElementCount) await buildFilters();
+  }
+
+  async function buildFilters() {
+    const facets = await index.facets(); // fetched only now that filters are wanted
+    const choices = {
+      company: facets.companies.map(([slug, name, n]) => [slug, `${name} (${n})`]),
+      topic: facets.topics.map(([slug, name, n]) => [slug, `${name} (${n})`]),
+      year: facets.years.map(([year, n]) => [String(year), `${year} (${n})`]),
+      sort: [["relevance", "Best match"], ["newest", "Newest first"]],
+    };
+    const labels = { company: "Company", topic: "Topic", year: "Year", sort: "Order" };
+    for (const name of FILTERS) {
+      const label = element("label", labels[name]);
+      const select = element("select");
+      select.name = name;
+      select.id = `search-${name}`;
+      if (name !== "sort") select.append(new Option(`Any ${name}`, ""));
+      for (const [value, text] of choices[name]) select.append(new Option(text, value));
+      select.value = state[name] || (name === "sort" ? "relevance" : "");
+      select.addEventListener("change", () => {
+        state[name] = select.value === "relevance" ? "" : select.value;
+        run();
+      });
+      label.append(select);
+      panel.append(label);
+    }
+  }
+
+  let generation = 0;
+  let ranked = [];
+  let shown = 0;
+  let words = [];
+
+  async function run() {
+    const mine = ++generation;
+    const q = input.value;
+    const url = new URL(location.href);
+    url.search = "";
+    if (q) url.searchParams.set("q", q);
+    for (const f of FILTERS) if (state[f]) url.searchParams.set(f, state[f]);
+    history.replaceState(null, "", url);
+    const { tokens, prefix } = parseQuery(q);
+    words = q.split(/\s+/).filter(Boolean).concat(tokens, prefix ? [prefix] : []);
+    if (!tokens.length && !state.company && !state.topic && !state.year) {
+      list.replaceChildren();
+      more.hidden = true;
+      status.textContent = "Type to search every article.";
+      return;
+    }
+    try {
+      const result = await index.search(q, state);
+      if (mine !== generation) return; // a newer query has started
+      ranked = result.ids;
+      shown = 0;
+      list.replaceChildren();
+      const about = q ? ` for “${q.trim()}”` : "";
+      status.textContent = ranked.length
+        ? `${ranked.length} result${ranked.length === 1 ? "" : "s"}${about}`
+        : `No results${about}. Try fewer words, or browse topics and companies.`;
+      await showMore(mine);
+    } catch (error) {
+      status.textContent = `Search is unavailable: ${error.message}`;
+    }
+  }
+
+  async function showMore(mine = generation) {
+    const ids = ranked.slice(shown, shown + PAGE);
+    const documents = await index.documents(ids); // only the chunks of results shown
+    if (mine !== generation) return;
+    documents.forEach((doc, i) => list.append(result(ids[i], doc)));
+    shown += ids.length;
+    more.hidden = shown >= ranked.length;
+  }
+
+  function result(id, [title, url, date, summary, companies]) {
+    const item = element("li", undefined, "search-result");
+    item.id = `result-${id}`;
+    const link = element("a");
+    link.href = new URL(url, root).href;
+    link.append(highlighted("h2", title, words));
+    const meta = element("p", undefined, "meta");
+    const time = element("time", date);
+    time.dateTime = date;
+    meta.append(time);
+    for (const name of companies) meta.append(" ", element("span", name, "chip chip-company"));
+    item.append(link, meta, highlighted("p", summary, words));
+    return item;
+  }
+
+  let timer;
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 80); });
+  form.addEventListener("submit", (event) => { event.preventDefault(); run(); });
+  more.addEventListener("click", () => showMore());
+
+  // Arrows move between the box and the results' links; Enter follows the focused link.
+  form.closest("#search").addEventListener("keydown", (event) => {
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    const links = [...list.querySelectorAll("a")];
+    const at = links.indexOf(document.activeElement);
+    const next = event.key === "ArrowDown" ? at + 1 : at - 1;
+    if (at === -1 && event.key === "ArrowUp") return;
+    event.preventDefault();
+    (next < 0 ? input : links[Math.min(next, links.length - 1)])?.focus();
+  });
+
+  if (state.company || state.topic || state.year || state.sort) showFilters(true);
+  run();
+}
+
+export { yearOf };
