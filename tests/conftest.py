@@ -6,10 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, serve
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden"
@@ -59,3 +62,23 @@ def built_under_subpath(tmp_path_factory: pytest.TempPathFactory) -> Path:
                      "--output", output)
     assert result.returncode == 0, result.stderr
     return output
+
+
+@pytest.fixture(scope="session")
+def site_url(built_under_subpath: Path, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[str]:
+    """The subpath build served on 127.0.0.1 at /repo/, as GitHub Pages serves a project."""
+    root = tmp_path_factory.mktemp("served")
+    shutil.copytree(built_under_subpath, root / "repo")
+    with serve(root) as url:
+        yield url + "repo/"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

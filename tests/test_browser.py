@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, serve
 from tests.test_example_site import SEED_PAGE
 
-PAGES = ["", SEED_PAGE, "companies/", "companies/alibaba/", "topics/", "topics/cloud/",
+PAGES = ["", SEED_PAGE, "search/", "companies/", "companies/alibaba/", "topics/", "topics/cloud/",
          "archive/", "archive/2023/", "no/such/page/"]
 
 CONTRAST_SCRIPT = """
@@ -33,25 +28,6 @@ CONTRAST_SCRIPT = """
                               ...chipBg.map(([c, b]) => ratio(c, b)))};
 }
 """
-
-
-@pytest.fixture(scope="module")
-def site_url(built_under_subpath: Path, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("served")
-    shutil.copytree(built_under_subpath, root / "repo")
-    with serve(root) as url:
-        yield url + "repo/"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def open_page(browser: Browser, url: str, **options: object) -> tuple[Page, list[str]]:
