@@ -7,13 +7,16 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
+from digest.build import build
+from digest.config import Config
 from digest.content import Article, Mention, read_text
 from digest.errors import Diagnostic, Diagnostics
 from digest.frontmatter import parse_front_matter
 from digest.links import find_references, is_external, source_relative
-from digest.model import Resolver, Site
+from digest.model import Resolver, Selection, Site
 
 NEAR_MISS = 0.8  # difflib ratio above which two names are taken for the same one
 
@@ -31,6 +34,33 @@ def near_miss(name: str, known: Iterable[str]) -> str | None:
     lowered = {c.casefold(): c for c in choices}
     close = difflib.get_close_matches(name.casefold(), sorted(lowered), n=1, cutoff=NEAR_MISS)
     return lowered[close[0]] if close else None
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    problems: list[Diagnostic]  # the build's warnings and the checks' findings, sorted
+    articles: int
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for d in self.problems if d.severity == "warning")
+
+    @property
+    def notes(self) -> int:
+        return sum(1 for d in self.problems if d.severity == "note")
+
+
+def check(config: Config, selection: Selection) -> CheckReport:
+    """The build without writing (BuildError on errors), then the editor's checks."""
+    result = build(config, write=False, selection=selection)
+    site = result.site
+    assert site.resolver is not None
+    # a link may name a page by its folder ("topics/ipo/") or its file
+    published = result.paths | {p.removesuffix("index.html") for p in result.paths}
+    articles = [page.article for page in site.articles] + [h.article for h in site.held_back]
+    findings = check_site(site, published, site.resolver, articles)
+    return CheckReport(sorted([*result.warnings, *findings], key=Diagnostic.sort_key),
+                       len(articles))
 
 
 def check_site(site: Site, published: set[str], resolver: Resolver,

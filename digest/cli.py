@@ -12,8 +12,8 @@ from typing import Any
 
 from digest import __version__
 from digest.build import BuildResult, build, current_time
-from digest.check import check_site
-from digest.config import load_config
+from digest.check import check
+from digest.config import Config, load_config
 from digest.deploy import deploy
 from digest.errors import Diagnostic, Diagnostics, DigestError, UsageError
 from digest.fields import DATE_HINT, parse_datetime
@@ -92,42 +92,35 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
-def run_build(args: argparse.Namespace, write: bool) -> int:
+def run_build(args: argparse.Namespace) -> tuple[Config, BuildResult]:
     config = load_config(Path(args.root).resolve(), overrides(args))
     with progress_bar(not args.quiet) as progress:
         selection = Selection(current_time(), args.drafts, args.future)
-        result = build(config, write=write, selection=selection, progress=progress)
+        result = build(config, selection=selection, progress=progress)
     print_diagnostics(result.warnings)
     if not args.quiet:
-        print(summary(result, "built" if write else "checked"))
-    return 0
+        print(summary(result, "built"))
+    return config, result
 
 
 def command_build(args: argparse.Namespace) -> int:
-    return run_build(args, write=True)
+    run_build(args)
+    return 0
 
 
 def command_check(args: argparse.Namespace) -> int:
     config = load_config(Path(args.root).resolve())
-    selection = Selection(current_time(), args.drafts, args.future)
     try:
-        result = build(config, write=False, selection=selection)
+        report = check(config, Selection(current_time(), args.drafts, args.future))
     except DigestError as error:
         print_diagnostics(error.diagnostics, args.format)
         return error.exit_code
-    site = result.site
-    assert site.resolver is not None
-    published = result.paths | {p.removesuffix("index.html") for p in result.paths}
-    articles = [page.article for page in site.articles] + [h.article for h in site.held_back]
-    problems = sorted([*result.warnings, *check_site(site, published, site.resolver, articles)],
-                      key=Diagnostic.sort_key)
-    print_diagnostics(problems, args.format)
-    warnings = sum(1 for d in problems if d.severity == "warning")
-    notes = len(problems) - warnings
-    failed = warnings and args.strict
+    print_diagnostics(report.problems, args.format)
+    failed = report.warnings and args.strict
     if not args.quiet and args.format == "text":
-        print(f"checked {len(articles)} articles: {warnings} warning(s), {notes} note(s)"
-              + ("; --strict makes the warnings fail" if failed else ""))
+        print(f"checked {report.articles} articles: {report.warnings} warning(s), "
+              f"{report.notes} note(s)" + ("; --strict makes the warnings fail" if failed
+                                           else ""))
     return 1 if failed else 0
 
 
@@ -186,8 +179,7 @@ def command_init(args: argparse.Namespace) -> int:
 
 
 def command_deploy(args: argparse.Namespace) -> int:
-    command_build(args)
-    config = load_config(Path(args.root).resolve(), overrides(args))
+    config, _ = run_build(args)
     deployed = deploy(config.root, config.output_path, args.branch,
                       None if args.no_push else args.remote, args.message)
     where = f" and pushed to {deployed.remote}" if deployed.remote else " (not pushed)"
