@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from digest.model import ArticlePage, CompanyPage, Site, TopicPage
 from digest.urls import Urls
 
 FEED_FILES = {"atom": "feed.xml", "rss": "rss.xml", "json": "feed.json"}
-EPOCH = datetime(1970, 1, 1).astimezone()
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # "updated" of a feed with no entries
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ FIRST_RESULT = """(() => {
     const item = document.querySelector(selector);
     if (item && item.textContent.trim()) {
       window.__firstResult = performance.now();
-      window.__firstText = item.textContent.trim();
+      window.__firstText = (item.querySelector("a") || item).textContent.trim();
     }
   };
   new MutationObserver(check).observe(document,
