@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import REPO
 
 ARTICLE = """---
@@ -47,11 +46,12 @@ def served(example_site: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str
 
 
 def test_edit_reloads_errors_overlay_and_recovery(
-        served: tuple[str, Path, subprocess.Popen[str]], example_site: Path) -> None:
+        served: tuple[str, Path, subprocess.Popen[str]], example_site: Path,
+        browser: Browser) -> None:
     address, article, process = served
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
         page.goto(address + "2024/02/live-article/")
         heading = page.locator("article h1")
         assert heading.text_content() == "First title"
@@ -76,7 +76,8 @@ def test_edit_reloads_errors_overlay_and_recovery(
             "document.querySelector('article h1')?.textContent === 'Third title'",
             timeout=3000)
         assert page.locator("#digest-error-overlay").count() == 0
-        browser.close()
+    finally:
+        context.close()
 
     host, port = address.removeprefix("http://").strip("/").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=5)
