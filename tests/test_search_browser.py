@@ -55,6 +55,13 @@ def test_typed_queries_find_the_expected_articles(page: Page, site_url: str, que
             "items => items.map(li => [...li.querySelectorAll('.chip')]"
             ".some(c => c.textContent === 'Alibaba'))")
         assert all(chips) and len(chips) >= 6
+    if query == "cain":  # the word being typed is marked where a word starts with it
+        marks = page.locator("#search-results mark").all_text_contents()
+        assert marks and all(m.lower() == "cain" for m in marks), marks
+        starts = page.locator("#search-results mark").evaluate_all(
+            "marks => marks.map(m => /[\\p{L}\\p{N}]$/u.test("
+            "m.previousSibling?.textContent || ''))")
+        assert not any(starts)
     if query == "Alibaba cloud":
         assert len(titles) < len(search(page, site_url, "alibaba"))
 
@@ -68,6 +75,9 @@ def test_company_filter_narrows_and_lives_in_the_url(page: Page, site_url: str) 
     titles = page.locator("#search-results h2").all_text_contents()
     assert 0 < len(titles) < len(everything)
     assert {CAINIAO_WITHDRAWN} <= set(titles)
+    chips = page.locator("#search-results li").evaluate_all(
+        "items => items.map(li => [...li.querySelectorAll('.chip')].map(c => c.textContent))")
+    assert all("Cainiao" in names for names in chips), chips
     assert "company=cainiao" in page.url and "q=alibaba" in page.url
 
     shared = page.context.new_page()  # a shared link restores the same search
@@ -91,6 +101,14 @@ def test_keyboard_slash_arrows_and_enter(page: Page, site_url: str) -> None:
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "site-search"
     search(page, site_url, "cainiao")
+    page.locator("h1").click()
+    page.keyboard.press("/")  # on the search page, "/" goes to the page's own box
+    assert page.evaluate("document.activeElement.id") == "search-input"
+    page.get_by_role("button", name="Filters").click()
+    page.locator("#search-sort").press("ArrowDown")  # arrows in a select stay there
+    assert page.evaluate("document.activeElement.id") == "search-sort"
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(100)
     page.locator("#search-input").press("ArrowDown")
     first = page.locator("#search-results a").first
     assert page.evaluate("document.activeElement === document.querySelector("

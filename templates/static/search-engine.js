@@ -17,7 +17,13 @@ export class SearchIndex {
   }
 
   file(path) {
-    if (!this.files.has(path)) this.files.set(path, this.load(path));
+    if (!this.files.has(path)) {
+      // a failed fetch is forgotten, so the next search retries it
+      this.files.set(path, this.load(path).catch((error) => {
+        this.files.delete(path);
+        throw error;
+      }));
+    }
     return this.files.get(path);
   }
 
@@ -111,7 +117,7 @@ export class SearchIndex {
     if (year) candidates = candidates.filter((id) => String(yearOf(id)) === String(year));
     const score = new Map(candidates.map((id) => {
       const base = sets.reduce((sum, s) => sum + s.get(id), 0);
-      const age = manifest.newest_day - (id >> manifest.day_bits);
+      const age = manifest.newest_day - (id >> (manifest.day_bits ?? 10));
       return [id, base * (1 + 0.5 * 2 ** (-age / 365))];
     }));
     const ids = candidates.sort(sort === "newest" || !sets.length

@@ -2,7 +2,7 @@
 // on /search/ it runs queries as you type. Every piece of index data is put in the page
 // with textContent, never as markup, so no article text can inject HTML.
 import { SearchIndex, yearOf } from "./search-engine.js";
-import { parseQuery } from "./tokenizer.js";
+import { parseQuery, isCjk, WORD } from "./tokenizer.js";
 
 const root = new URL("../", import.meta.url); // the site root, also under /repo/
 const PAGE = 10;
@@ -27,11 +27,20 @@ function element(tag, text, className) {
   return node;
 }
 
+// What to mark in results: whole query words, the word being typed as the start of a
+// word, CJK bigrams anywhere (they are parts of runs), longest first.
+function marker({ tokens, prefix }) {
+  const parts = [...new Set(tokens)].sort((a, b) => b.length - a.length).map((token) => {
+    const escaped = token.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    if (isCjk(token)) return escaped;
+    return `(?<!${WORD})${escaped}${token === prefix ? "" : `(?!${WORD})`}`;
+  });
+  return parts.length ? new RegExp(parts.join("|"), "giu") : null;
+}
+
 // Text with the query's words wrapped in <mark>, built node by node.
-function highlighted(tag, text, words) {
+function highlighted(tag, text, pattern) {
   const node = element(tag);
-  const pattern = words.length &&
-    new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "giu");
   let at = 0;
   for (const match of pattern ? text.matchAll(pattern) : []) {
     if (!match[0]) continue;
@@ -67,17 +76,34 @@ function start() {
   toggle.setAttribute("aria-controls", "search-filters");
   panel.before(toggle);
   let facetsShown = false;
+  let years = null; // year -> count among the current matches; null: the global counts
+  let global = {};
+  let built = null;
+
+  // Year options count the current matches when there are any, else every article.
+  function countYears() {
+    for (const option of $("search-year")?.options || []) {
+      const n = years ? years.get(+option.value) ?? 0 : global[option.value];
+      if (option.value) option.textContent = `${option.value} (${n})`;
+    }
+  }
   toggle.addEventListener("click", () => showFilters(!facetsShown));
 
   async function showFilters(open) {
     facetsShown = open;
     toggle.setAttribute("aria-expanded", String(open));
     panel.hidden = !open;
-    if (open && !panel.childElementCount) await buildFilters();
+    if (!open) return;
+    built ??= buildFilters().catch((error) => {
+      built = null; // a second click tries again
+      status.textContent = `Filters are unavailable: ${error.message}`;
+    });
+    await built;
   }
 
   async function buildFilters() {
     const facets = await index.facets(); // fetched only now that filters are wanted
+    global = Object.fromEntries(facets.years);
     const choices = {
       company: facets.companies.map(([slug, name, n]) => [slug, `${name} (${n})`]),
       topic: facets.topics.map(([slug, name, n]) => [slug, `${name} (${n})`]),
@@ -100,12 +126,13 @@ function start() {
       label.append(select);
       panel.append(label);
     }
+    countYears();
   }
 
   let generation = 0;
   let ranked = [];
   let shown = 0;
-  let words = [];
+  let words = null;
 
   async function run() {
     const mine = ++generation;
@@ -115,9 +142,9 @@ function start() {
     if (q) url.searchParams.set("q", q);
     for (const f of FILTERS) if (state[f]) url.searchParams.set(f, state[f]);
     history.replaceState(null, "", url);
-    const { tokens, prefix } = parseQuery(q);
-    words = q.split(/\s+/).filter(Boolean).concat(tokens, prefix ? [prefix] : []);
-    if (!tokens.length && !state.company && !state.topic && !state.year) {
+    const query = parseQuery(q);
+    words = marker(query);
+    if (!query.tokens.length && !state.company && !state.topic && !state.year) {
       list.replaceChildren();
       more.hidden = true;
       status.textContent = "Type to search every article.";
@@ -127,6 +154,8 @@ function start() {
       const result = await index.search(q, state);
       if (mine !== generation) return; // a newer query has started
       ranked = result.ids;
+      years = query.tokens.length || state.company || state.topic ? result.years : null;
+      countYears();
       shown = 0;
       list.replaceChildren();
       const about = q ? ` for “${q.trim()}”` : "";
@@ -171,6 +200,7 @@ function start() {
   // Arrows move between the box and the results' links; Enter follows the focused link.
   form.closest("#search").addEventListener("keydown", (event) => {
     if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    if (event.target !== input && !list.contains(event.target)) return; // selects keep arrows
     const links = [...list.querySelectorAll("a")];
     const at = links.indexOf(document.activeElement);
     const next = event.key === "ArrowDown" ? at + 1 : at - 1;

@@ -2,10 +2,12 @@
 // digest/search/tokenizer.py; tests/tokenizer_vectors.json proves they agree.
 const CJK = "\\u3040-\\u30FF\\u31F0-\\u31FF\\u3400-\\u4DBF\\u4E00-\\u9FFF\\uAC00-\\uD7AF" +
   "\\u1100-\\u11FF\\u3130-\\u318F\\uF900-\\uFAFF\\u{20000}-\\u{2FA1F}";
-const WORD = `(?:(?![${CJK}])[\\p{L}\\p{M}\\p{N}])`; // letters, marks, numbers; not CJK
+export const WORD = `(?:(?![${CJK}])[\\p{L}\\p{M}\\p{N}])`; // letters, marks, numbers; not CJK
 const TOKEN = new RegExp(`[${CJK}]+|${WORD}+(?:(?<=\\p{Nd})[.,](?=\\p{Nd})${WORD}+)*`, "gu");
 const POSSESSIVE = new RegExp(`['\\u2019]s(?!${WORD})`, "gu");
 const CJK_CHAR = new RegExp(`^[${CJK}]`, "u");
+// Python's str.isspace(), exactly: JavaScript's \s lacks \x1c-\x1f and \x85, adds \uFEFF.
+const SPACE = /[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
 
 export const normalize = (text) =>
   text.normalize("NFKC").toLowerCase().replaceAll("ß", "ss").replaceAll("ς", "σ");
@@ -29,7 +31,7 @@ export function tokenize(text, query = false) {
 export function parseQuery(text) {
   const tokens = tokenize(text, true);
   const last = tokens.at(-1);
-  const typing = text.length > 0 && !/\s/u.test(text.at(-1));
+  const typing = text.length > 0 && !SPACE.test(text.at(-1));
   const prefix = typing && last && !isCjk(last) && Array.from(last).length >= 2 ? last : null;
   return { tokens, prefix };
 }

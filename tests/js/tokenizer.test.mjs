@@ -16,3 +16,12 @@ for (const vector of vectors) {
     assert.equal(prefix, vector.prefix);
   });
 }
+
+// The prefix rule asks whether the raw query ends in white space as Python's
+// str.isspace() defines it, which differs from JavaScript's \s on four characters.
+test("trailing white space follows Python's str.isspace()", () => {
+  for (const space of ["\x1c", "\x1f", "\x85", "\u3000", " ", "\n"]) {
+    assert.equal(parseQuery(`cain${space}`).prefix, null, JSON.stringify(space));
+  }
+  assert.equal(parseQuery("cain\ufeff").prefix, "cain"); // BOM: \s in JS, not in Python
+});
