@@ -88,8 +88,10 @@ def document_impacts(fields: dict[str, str]) -> dict[str, int]:
         for term, count in Counter(tokens).items():
             weighted[term] += weight * count
     norm = K1 * (1 - B + B * quantized_length(body_length) / REFERENCE_LENGTH)
-    return {term: max(1, min(255, round(SCALE * x * (K1 + 1) / (x + norm))))
-            for term, x in weighted.items()}
+    # A document has only a handful of distinct weighted frequencies: compute each once.
+    table = {x: max(1, min(255, round(SCALE * x * (K1 + 1) / (x + norm))))
+             for x in set(weighted.values())}
+    return {term: table[x] for term, x in weighted.items()}
 
 
 def document_fields(page: ArticlePage) -> dict[str, str]:

@@ -35,6 +35,8 @@ def _ranges(wanted: str, skip_cjk: bool) -> list[tuple[int, int]]:
 
 
 def _is_cjk(code: int) -> bool:
+    if code < 0x1100:  # below the first CJK range: every Latin, Greek, Cyrillic … letter
+        return False
     return any(low <= code <= high for low, high in CJK_RANGES)
 
 
