@@ -170,10 +170,15 @@ function start() {
 
   async function showMore(mine = generation) {
     const ids = ranked.slice(shown, shown + PAGE);
-    const documents = await index.documents(ids); // only the chunks of results shown
-    if (mine !== generation) return;
-    documents.forEach((doc, i) => list.append(result(ids[i], doc)));
     shown += ids.length;
+    // Only the chunks of results shown are fetched, all at once; each result appears, in
+    // rank order, as soon as its own chunk (and those of the results above it) arrived.
+    const pending = ids.map((id) => index.documents([id]));
+    for (const [i, request] of pending.entries()) {
+      const [doc] = await request;
+      if (mine !== generation) return;
+      list.append(result(ids[i], doc));
+    }
     more.hidden = shown >= ranked.length;
   }
 
