@@ -4,34 +4,63 @@ or interrupted build leaves the previous site untouched."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from digest.cache import MarkdownCache
 from digest.config import Config
-from digest.content import load_content
+from digest.content import FileRecord, load_content
 from digest.errors import BuildError, Diagnostic, Diagnostics, UsageError
-from digest.links import FILES_PREFIX, rewrite_links
 from digest.model import Selection, Site, build_site
-from digest.render import Progress, default_theme_path, list_outputs, render_outputs
+from digest.render import (
+    BodyResolver,
+    Output,
+    Progress,
+    default_theme_path,
+    list_outputs,
+    render_outputs,
+)
 from digest.search.indexer import IndexLimitError, build_index
-from digest.urls import Urls, output_file
+from digest.state import (
+    RACY_NS,
+    VERSION,
+    Stamp,
+    State,
+    StateProblem,
+    code_fingerprint,
+    folder_identity,
+    forget_state,
+    load_stamp,
+    load_state,
+    save_state,
+    scan_inputs,
+    settings_key,
+    sorted_times,
+)
+from digest.urls import FILES_PREFIX, Urls, output_file, static_path
 
 
 @dataclass
 class BuildResult:
-    site: Site
+    site: Site | None  # None when nothing changed and nothing was loaded
     pages: Counter[str]
     files: int
     seconds: float
     warnings: list[Diagnostic] = field(default_factory=list)
     output: Path | None = None
     paths: set[str] = field(default_factory=set)  # every file of the site, relative
+    rendered: list[str] = field(default_factory=list)  # outputs rendered this time
+    unchanged: bool = False  # nothing changed: the build stopped after checking
+    held_back: tuple[int, int, tuple[datetime, str] | None] = (0, 0, None)
+    notes: list[str] = field(default_factory=list)  # e.g. why the state was not used
 
 
 def current_time(environ: Mapping[str, str] = os.environ) -> datetime:
@@ -47,15 +76,17 @@ def current_time(environ: Mapping[str, str] = os.environ) -> datetime:
                                      hint="e.g. SOURCE_DATE_EPOCH=$(date +%s)")]) from None
 
 
-def load(config: Config, diagnostics: Diagnostics, selection: Selection | None = None) -> Site:
+def load(config: Config, diagnostics: Diagnostics, selection: Selection | None = None,
+         store: MarkdownCache | None = None,
+         previous: Mapping[str, FileRecord] | None = None, trusted_before_ns: int = 0
+         ) -> tuple[Site, dict[str, FileRecord]]:
     """Read and validate everything; raise BuildError carrying every problem found."""
-    urls = Urls(config.base_url)
-    content = load_content(config, urls.base_path, diagnostics)
+    content, records = load_content(config, diagnostics, store or MarkdownCache(None),
+                                    previous, trusted_before_ns)
     site = build_site(content, config, diagnostics, selection or Selection(current_time()))
-    rewrite_links(site, urls)
     if diagnostics.errors:
         raise BuildError(diagnostics)
-    return site
+    return site, records
 
 
 def static_files(config: Config) -> dict[str, Path]:
@@ -63,8 +94,8 @@ def static_files(config: Config) -> dict[str, Path]:
     site's templates/static/), content/static/ at the site root, and the images and other
     files kept beside articles, under files/."""
     files: dict[str, Path] = {}
-    folders = [(default_theme_path() / "static", "static/"),
-               (config.templates_path / "static", "static/"),
+    folders = [(default_theme_path() / "static", static_path("")),
+               (config.templates_path / "static", static_path("")),
                (config.content_path / "static", ""),
                (config.content_path / "articles", FILES_PREFIX)]
     for folder, prefix in folders:
@@ -102,37 +133,133 @@ def check_output_folder(config: Config) -> Path:
 
 
 def build(config: Config, *, write: bool = True, selection: Selection | None = None,
-          progress: Progress | None = None) -> BuildResult:
+          progress: Progress | None = None, store: MarkdownCache | None = None
+          ) -> BuildResult:
+    """Build the site, doing only what changed since the last build (the state in the
+    cache folder), or nothing at all when no input changed."""
     started = time.perf_counter()
+    selection = selection or Selection(current_time())
     output = check_output_folder(config) if write else None
+    theme = default_theme_path()
+    scanned_ns = time.time_ns()
+    inputs = scan_inputs(config, theme) if output is not None else {}
+    settings = settings_key(config, selection.include_drafts, selection.include_future)
+    if output is not None:
+        stamp = load_stamp(config)
+        if stamp is not None and stamp.settings == settings and stamp.trusts(inputs) \
+                and stamp.output == folder_identity(output) \
+                and stamp.publishes_same(selection.now):
+            return BuildResult(None, Counter(stamp.pages), stamp.files,
+                               time.perf_counter() - started, stamp.warnings, output,
+                               unchanged=True, held_back=stamp.held_back)
+    notes: list[str] = []
+    try:
+        state = load_state(config)
+    except StateProblem as problem:
+        notes.append(f"ignored the build state in {config.cache_dir}/ ({problem}); "
+                     "building everything")
+        state = None
+    if state is not None and state.stamp.settings != settings:
+        state = replace(state, outputs={}, search=None)  # other settings: reuse only parsing
     diagnostics = Diagnostics()
-    site = load(config, diagnostics, selection)
-    outputs = list_outputs(site, Urls(config.base_url))
-    with Staging(output) as staging:
-        for page, data in render_outputs(site, Urls(config.base_url), outputs, diagnostics,
-                                         progress):
-            staging.write(output_file(page.site_path), data)
-        if diagnostics.errors:
-            raise BuildError(diagnostics)
-        for relative, path in static_files(config).items():
-            staging.write(relative, path.read_bytes())
-        # GitHub Pages: serve files as they are (no Jekyll), on a custom domain if set.
-        staging.write(".nojekyll", b"")
-        if config.cname:
-            staging.write("CNAME", config.cname.encode() + b"\n")
-        if config.search:
-            try:
-                for relative, data in build_index(site).items():
-                    staging.write(relative, data)
-            except IndexLimitError as error:
-                raise BuildError([Diagnostic(config.content_dir, 0, 0, str(error),
-                                             hint="spread the articles over more days")]
-                                 ) from None
-        staging.commit()
-    return BuildResult(site, Counter(o.kind for o in outputs), staging.files,
-                       time.perf_counter() - started,
-                       sorted(diagnostics.warnings, key=Diagnostic.sort_key), output,
-                       staging.paths)
+    with nullcontext(store) if store else MarkdownCache(config.cache_path) as store:
+        site, records = load(config, diagnostics, selection, store,
+                             state.files if state else None,
+                             state.stamp.scanned_ns - RACY_NS if state else 0)
+        urls = Urls(config.base_url)
+        outputs = list_outputs(site, urls)
+        salt = output_salt(config, settings, theme)
+        fingerprints = {output_file(o.site_path): fingerprint(salt, o) for o in outputs}
+        previous = existing_outputs(state, output)
+        stale = [o for o in outputs if previous.get(output_file(o.site_path))
+                 != fingerprints[output_file(o.site_path)]]
+        bodies = BodyResolver(site, store, urls)
+        with Staging(output) as staging:
+            for page, data in render_outputs(site, urls, bodies, stale, diagnostics, progress):
+                staging.write(output_file(page.site_path), data)
+            if diagnostics.errors:
+                raise BuildError(diagnostics)
+            for relative in fingerprints.keys() - {output_file(o.site_path) for o in stale}:
+                staging.keep(relative)
+            for relative, path in static_files(config).items():
+                stat = path.stat()
+                shown = repr((str(path), stat.st_mtime_ns, stat.st_size)).encode() \
+                    if stat.st_mtime_ns < scanned_ns - RACY_NS else path.read_bytes()
+                fingerprints[relative] = fingerprint_bytes(salt, relative, shown)
+                if previous.get(relative) == fingerprints[relative]:
+                    staging.keep(relative)
+                else:
+                    staging.write(relative, path.read_bytes())
+            # GitHub Pages: serve files as they are (no Jekyll), on a custom domain if set.
+            staging.write(".nojekyll", b"")
+            if config.cname:
+                staging.write("CNAME", config.cname.encode() + b"\n")
+            if config.search:
+                try:
+                    for relative, data in build_index(site, store).items():
+                        staging.write(relative, data)
+                except IndexLimitError as error:
+                    raise BuildError([Diagnostic(config.content_dir, 0, 0, str(error),
+                                                 hint="spread the articles over more days")]
+                                     ) from None
+            if output is not None:
+                forget_state(config)
+            staging.commit()
+    warnings = sorted(diagnostics.warnings, key=Diagnostic.sort_key)
+    pages = Counter(o.kind for o in outputs)
+    held = held_back_summary(site)
+    if output is not None:
+        all_articles = [p.article for p in site.articles] + [h.article for h in site.held_back]
+        stamp = Stamp(VERSION, code_fingerprint(), settings, inputs,
+                      sorted_times(a.date for a in all_articles), selection.now.timestamp(),
+                      selection.include_future, folder_identity(output), warnings,
+                      scanned_ns, dict(pages), staging.files, held)
+        save_state(config, State(stamp, records, fingerprints))
+    return BuildResult(site, pages, staging.files, time.perf_counter() - started, warnings,
+                       output, staging.paths, [output_file(o.site_path) for o in stale],
+                       held_back=held, notes=notes)
+
+
+def existing_outputs(state: State | None, output: Path | None) -> dict[str, bytes]:
+    """The previous build's fingerprints of the files still in the output folder (a
+    file deleted by hand, or a folder replaced since, is simply made again)."""
+    if state is None or output is None or state.stamp.output != folder_identity(output):
+        return {}
+    return {relative: value for relative, value in state.outputs.items()
+            if (output / relative).is_file()}
+
+
+def held_back_summary(site: Site) -> tuple[int, int, tuple[datetime, str] | None]:
+    reasons = Counter(h.reason for h in site.held_back)
+    due = site.next_due
+    return (reasons["draft"], reasons["scheduled"],
+            (due.date.astimezone(site.config.tz), due.path) if due else None)
+
+
+def output_salt(config: Config, settings: str, theme: Path) -> bytes:
+    """What every output depends on: digest's code, the settings, every template."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(code_fingerprint().encode() + settings.encode())
+    for folder in (config.templates_path, theme):
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and "static" not in path.relative_to(folder).parts[:1]:
+                    digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+                    digest.update(path.read_bytes())
+        digest.update(b"\1")
+    return digest.digest()
+
+
+def fingerprint(salt: bytes, output: Output) -> bytes:
+    return fingerprint_bytes(salt, output.site_path,
+                             repr((output.template, output.lastmod, output.depends)).encode())
+
+
+def fingerprint_bytes(salt: bytes, relative: str, shown: bytes) -> bytes:
+    digest = hashlib.blake2b(salt, digest_size=16)
+    digest.update(relative.encode() + b"\0")
+    digest.update(shown)
+    return digest.digest()
 
 
 class Staging:
@@ -167,6 +294,16 @@ class Staging:
     @property
     def files(self) -> int:
         return len(self.paths)
+
+    def keep(self, relative: str) -> None:
+        """The previous build's file is still right: link it into the new site."""
+        self.paths.add(relative)
+        if self.output is None:
+            return
+        assert self.previous is not None, "only a previous site has files to keep"
+        target = self.staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(self.previous / relative, target)
 
     def write(self, relative: str, data: bytes) -> None:
         self.paths.add(relative)

@@ -1,16 +1,18 @@
-"""Content-hash cache of rendered Markdown, so a rebuild renders only what changed.
+"""Content-hash store of rendered Markdown, so a rebuild renders only what changed.
 
-One SQLite file under the project's cache folder. A key is the hash of everything the
-output depends on: the text, the base path, the Markdown library's version and the
-source of digest's own renderer, so a change to any of them simply misses. The cache is
-an optimisation only: if it cannot be read or written the build renders everything.
+One SQLite file under the project's cache folder. A key is the hash of everything a
+rendered body depends on: the text, the Markdown library's version and the source of
+digest's own renderer, so a change to any of them simply misses. Bodies are rendered
+site-relative (links.py applies the base path when a page is written), so builds for
+different base URLs share entries. The cache is an optimisation only: if it cannot be
+read or written the build renders everything.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from digest import markup
 from digest.markup import RenderedMarkdown
 
 FILE_NAME = "markdown.sqlite3"
-Renderer = Callable[[Sequence[str], str], list[RenderedMarkdown]]
+Renderer = Callable[[Sequence[str]], list[RenderedMarkdown]]
 
 
 @cache
@@ -29,20 +31,22 @@ def renderer_fingerprint() -> bytes:
     return hashlib.sha256(source + markdown.__version__.encode()).digest()
 
 
-def cache_key(text: str, base_path: str) -> str:
+def cache_key(text: str) -> str:
     digest = hashlib.sha256(renderer_fingerprint())
-    digest.update(base_path.encode() + b"\0" + text.encode())
+    digest.update(text.encode())
     return digest.hexdigest()
 
 
 class MarkdownCache:
-    """One build's session with the cache: `render` batches, then on close drop every
-    entry this build did not use, so the file stays the size of the site."""
+    """One build's session with the store. Bodies rendered or fetched in this session
+    stay in memory (`get`); on close every entry this build did not `keep` is dropped,
+    so the file stays the size of the site. With no folder it is a plain memory store."""
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self.db: sqlite3.Connection | None = None
         self.used: set[str] = set()
+        self.loaded: dict[str, RenderedMarkdown] = {}
 
     def __enter__(self) -> MarkdownCache:
         if self.folder is not None:
@@ -55,36 +59,49 @@ class MarkdownCache:
                 self.db = None
         return self
 
-    def render(self, bodies: Sequence[str], base_path: str, render: Renderer
-               ) -> list[RenderedMarkdown]:
-        """Rendered bodies, from the cache where possible; `render` does the misses."""
-        if self.db is None:
-            return render(bodies, base_path)
-        keys = [cache_key(body, base_path) for body in bodies]
+    def render(self, bodies: Sequence[str], render: Renderer) -> list[str]:
+        """The keys of `bodies`, each rendered (from the store where possible)."""
+        keys = [cache_key(body) for body in bodies]
         self.used.update(keys)
+        wanted = sorted({key for key in keys if key not in self.loaded})
+        self.fetch(wanted)
+        missing = {key: i for i, key in enumerate(keys) if key not in self.loaded}
+        fresh = render([bodies[i] for i in missing.values()])
+        self.loaded.update(zip(missing, fresh, strict=True))
+        if self.db is not None and fresh:
+            try:
+                self.db.executemany("INSERT OR REPLACE INTO markdown VALUES (?, ?, ?, ?)",
+                                    [(key, r.html, r.text, r.first_paragraph)
+                                     for key, r in zip(missing, fresh, strict=True)])
+            except sqlite3.Error:
+                self.close(prune=False)
+        return keys
+
+    def fetch(self, keys: Iterable[str]) -> None:
+        """Load stored bodies into memory (before worker processes fork: they cannot
+        share the database connection)."""
+        wanted = [key for key in keys if key not in self.loaded]
+        if self.db is None or not wanted:
+            return
         try:
-            found = self._lookup(sorted(set(keys)))
-            missing = [i for i, key in enumerate(keys) if key not in found]
-            fresh = render([bodies[i] for i in missing], base_path)
-            self.db.executemany("INSERT OR REPLACE INTO markdown VALUES (?, ?, ?, ?)",
-                                [(keys[i], r.html, r.text, r.first_paragraph)
-                                 for i, r in zip(missing, fresh, strict=True)])
+            for start in range(0, len(wanted), 500):
+                batch = wanted[start:start + 500]
+                rows = self.db.execute("SELECT key, html, text, first FROM markdown WHERE key "
+                                       f"IN ({','.join('?' * len(batch))})", batch)
+                self.loaded.update({key: RenderedMarkdown(html, text, first)
+                                    for key, html, text, first in rows})
         except sqlite3.Error:
             self.close(prune=False)
-            return render(bodies, base_path)
-        found.update({keys[i]: r for i, r in zip(missing, fresh, strict=True)})
-        return [found[key] for key in keys]
 
-    def _lookup(self, keys: list[str]) -> dict[str, RenderedMarkdown]:
-        assert self.db is not None
-        found: dict[str, RenderedMarkdown] = {}
-        for start in range(0, len(keys), 500):
-            batch = keys[start:start + 500]
-            rows = self.db.execute("SELECT key, html, text, first FROM markdown WHERE key IN "
-                                   f"({','.join('?' * len(batch))})", batch)
-            found.update({key: RenderedMarkdown(html, text, first)
-                          for key, html, text, first in rows})
-        return found
+    def get(self, key: str) -> RenderedMarkdown:
+        """A body rendered or fetched earlier; KeyError if the store lost it."""
+        if key not in self.loaded:
+            self.fetch([key])
+        return self.loaded[key]
+
+    def keep(self, keys: Iterable[str]) -> None:
+        """Mark bodies still in use, though not rendered this session."""
+        self.used.update(keys)
 
     def close(self, prune: bool = True) -> None:
         if self.db is None:
@@ -104,8 +121,8 @@ class MarkdownCache:
         self.close(prune=exc_info[0] is None)
 
 
-def render_cached(folder: Path | None, bodies: Sequence[str], base_path: str,
-                  render: Renderer) -> list[RenderedMarkdown]:
+def render_cached(folder: Path | None, bodies: Sequence[str], render: Renderer
+                  ) -> list[RenderedMarkdown]:
     """One-shot form: render `bodies` through the cache in `folder`."""
     with MarkdownCache(folder) as session:
-        return session.render(bodies, base_path, render)
+        return [session.get(key) for key in session.render(bodies, render)]

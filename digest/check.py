@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest.build import build
+from digest.cache import MarkdownCache
 from digest.config import Config
 from digest.content import Article, Mention, read_text
 from digest.errors import Diagnostic, Diagnostics
@@ -52,19 +53,20 @@ class CheckReport:
 
 def check(config: Config, selection: Selection) -> CheckReport:
     """The build without writing (BuildError on errors), then the editor's checks."""
-    result = build(config, write=False, selection=selection)
-    site = result.site
-    assert site.resolver is not None
-    # a link may name a page by its folder ("topics/ipo/") or its file
-    published = result.paths | {p.removesuffix("index.html") for p in result.paths}
-    articles = [page.article for page in site.articles] + [h.article for h in site.held_back]
-    findings = check_site(site, published, site.resolver, articles)
+    with MarkdownCache(config.cache_path) as store:
+        result = build(config, write=False, selection=selection, store=store)
+        site = result.site
+        assert site is not None and site.resolver is not None
+        # a link may name a page by its folder ("topics/ipo/") or its file
+        published = result.paths | {p.removesuffix("index.html") for p in result.paths}
+        articles = [page.article for page in site.articles] + [h.article for h in site.held_back]
+        findings = check_site(site, published, site.resolver, articles, store)
     return CheckReport(sorted([*result.warnings, *findings], key=Diagnostic.sort_key),
                        len(articles))
 
 
 def check_site(site: Site, published: set[str], resolver: Resolver,
-               articles: list[Article]) -> list[Diagnostic]:
+               articles: list[Article], store: MarkdownCache) -> list[Diagnostic]:
     diagnostics = Diagnostics()
     root = site.config.root
     sources = {a.path for a in articles}
@@ -81,7 +83,8 @@ def check_site(site: Site, published: set[str], resolver: Resolver,
                          diagnostics)
         check_names(article, resolver, company_names, topic_names, diagnostics)
         if article.path in listed:
-            check_mentions(article, text, listed[article.path], resolver, diagnostics)
+            check_mentions(article, store.get(article.body).text, text, listed[article.path],
+                           resolver, diagnostics)
     return diagnostics.sorted()
 
 
@@ -142,8 +145,8 @@ def check_names(article: Article, resolver: Resolver, company_names: dict[str, s
                                     f"write '{topic}', or keep both if they differ")
 
 
-def check_mentions(article: Article, source: str, listed: set[str], resolver: Resolver,
-                   diagnostics: Diagnostics) -> None:
+def check_mentions(article: Article, text: str, source: str, listed: set[str],
+                   resolver: Resolver, diagnostics: Diagnostics) -> None:
     """Registry companies the text names but the front matter does not list."""
     for company in resolver.companies.values():
         if company.entry is None or company.slug in listed:
@@ -152,7 +155,7 @@ def check_mentions(article: Article, source: str, listed: set[str], resolver: Re
             if len(name) < 3 and name.isascii():
                 continue  # too short to tell from an ordinary word
             pattern = re.escape(name) if not name.isascii() else rf"\b{re.escape(name)}\b"
-            match = re.search(pattern, article.text)
+            match = re.search(pattern, text)
             if match:
                 found = re.search(pattern, source)
                 offset = found.start() if found else 0

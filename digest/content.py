@@ -6,8 +6,9 @@ so one run reports all of them.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -17,9 +18,10 @@ from slugify import slugify
 
 from digest.cache import MarkdownCache
 from digest.config import Config
-from digest.errors import Diagnostics
+from digest.errors import Diagnostic, Diagnostics
 from digest.fields import FieldReader
 from digest.frontmatter import Position, parse_front_matter
+from digest.links import ATTRIBUTE, is_external, source_relative
 from digest.markup import RenderedMarkdown, render_markdown
 
 ARTICLE_KEYS = ("title", "date", "updated", "summary", "source", "authors", "slug", "draft",
@@ -77,9 +79,9 @@ class Article:
     companies: tuple[Mention, ...]
     events: tuple[Event, ...]
     aliases: tuple[str, ...]  # old site paths that redirect here, e.g. "2023/05/old-slug/"
-    body_html: str
-    text: str
+    body: str  # key of the rendered body in the Markdown store (cache.py)
     word_count: int
+    links: tuple[str, ...]  # source paths of articles the body links to
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class CompanyEntry:
     website: str | None = None
     parent: Mention | None = None
     profile_html: str = ""
+    body: str = ""  # key of the rendered profile in the Markdown store
     # where each name and alias is written, to point at the one that clashes
     positions: dict[str, Position] = field(default_factory=dict, compare=False)
 
@@ -135,13 +138,16 @@ def markdown_files(folder: Path) -> list[Path]:
 
 
 def read_text(path: Path, shown: str, diagnostics: Diagnostics) -> str | None:
+    data = read_bytes(path, shown, diagnostics)
+    return decode_text(data, shown, diagnostics) if data is not None else None
+
+
+def decode_text(data: bytes, shown: str, diagnostics: Diagnostics) -> str | None:
     try:
-        return path.read_bytes().decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         diagnostics.error(shown, 0, 0, f"file is not valid UTF-8 (byte {error.start})",
                           "save the file with UTF-8 encoding")
-    except OSError as error:
-        diagnostics.error(shown, 0, 0, f"cannot read file: {error.strerror}")
     return None
 
 
@@ -150,79 +156,172 @@ class BodyRenderer:
     site is large (forked once, before the site's data fills memory)."""
 
     def __init__(self, total: int) -> None:
-        parallel = total >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1
-        self.pool = ProcessPoolExecutor() if parallel else None
+        self.total = total
+        self.pool: ProcessPoolExecutor | None = None
 
-    def __call__(self, bodies: Sequence[str], base_path: str) -> list[RenderedMarkdown]:
-        if self.pool is None or len(bodies) < 8:
-            return [render_markdown(body, base_path) for body in bodies]
-        return list(self.pool.map(render_markdown, bodies, [base_path] * len(bodies),
-                                  chunksize=32))
+    def __call__(self, bodies: Sequence[str]) -> list[RenderedMarkdown]:
+        if len(bodies) < PARALLEL_THRESHOLD // 4 or self.total < PARALLEL_THRESHOLD \
+                or (os.cpu_count() or 1) < 2:
+            return [render_markdown(body) for body in bodies]
+        if self.pool is None:  # forked only when there is enough to render
+            self.pool = ProcessPoolExecutor()
+        return list(self.pool.map(render_markdown, bodies, chunksize=32))
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown()
 
 
-def load_content(config: Config, base_path: str, diagnostics: Diagnostics) -> Content:
+@dataclass(frozen=True)
+class FileRecord:
+    """What one content file gave last time, reused while its bytes are the same."""
+
+    mtime_ns: int
+    size: int
+    sha: str
+    entry: Entry | None  # None when the file had errors
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def file_sha(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache,
+                 previous: Mapping[str, FileRecord] | None = None,
+                 trusted_before_ns: int = 0) -> tuple[Content, dict[str, FileRecord]]:
+    """Every entry of content/, and the file records to reuse next time. A file whose
+    size and mtime match its previous record (and whose mtime is older than
+    `trusted_before_ns`, see state.Stamp.trusts), or else whose bytes do, is not parsed
+    again."""
+    previous = previous or {}
     content_root = config.content_path
     if not content_root.is_dir():
         diagnostics.error(config.content_dir, 0, 0, "content folder not found",
                           f"create {config.content_dir}/articles/ with Markdown articles, "
                           "or run digest in the project folder")
-        return Content()
+        return Content(), {}
     files = [(kind, path) for kind in ("articles", "companies", "topics")
              for path in markdown_files(content_root / kind)]
-    content = Content()
-    renderer = BodyRenderer(len(files))
+    records: dict[str, FileRecord] = {}
+    to_parse: list[tuple[str, Path, str, os.stat_result, bytes | None]] = []
+    for kind, path in files:
+        shown = display_path(path, config.root)
+        try:
+            stat = path.stat()
+        except OSError as error:
+            diagnostics.error(shown, 0, 0, f"cannot read file: {error.strerror}")
+            continue
+        record = previous.get(shown)
+        if record is not None and record.mtime_ns < trusted_before_ns \
+                and (record.mtime_ns, record.size) == (stat.st_mtime_ns, stat.st_size):
+            records[shown] = record
+            continue
+        data = read_bytes(path, shown, diagnostics)
+        if data is None:
+            continue
+        if record is not None and record.sha == file_sha(data):
+            records[shown] = replace(record, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
+            continue
+        to_parse.append((kind, path, shown, stat, data))
+    renderer = BodyRenderer(len(to_parse))
     try:
-        with MarkdownCache(config.cache_path) as cache:
-            # Batches keep memory flat: each file is validated as soon as it is parsed (its
-            # YAML nodes and position maps are freed at once) and Markdown sources live
-            # only until their batch is rendered.
-            for start in range(0, len(files), BATCH):
-                batch = read_batch(files[start:start + BATCH], config, diagnostics)
-                rendered = cache.render([body for _, body in batch], base_path, renderer)
-                for (entry, _), body in zip(batch, rendered, strict=True):
-                    add_entry(content, entry, body)
+        # Batches keep memory flat: each file is validated as soon as it is parsed (its
+        # YAML nodes and position maps are freed at once) and Markdown sources live
+        # only until their batch is rendered.
+        for start in range(0, len(to_parse), BATCH):
+            for shown, record in read_batch(to_parse[start:start + BATCH], config, bodies,
+                                            renderer):
+                records[shown] = record
     finally:
         renderer.close()
+    content = Content()
+    for shown in sorted(records, key=lambda p: files_order(p, config)):
+        record = records[shown]
+        diagnostics.extend(record.diagnostics)
+        if isinstance(record.entry, Article):
+            content.articles.append(record.entry)
+        elif isinstance(record.entry, CompanyEntry):
+            content.companies.append(record.entry)
+        elif isinstance(record.entry, TopicEntry):
+            content.topics.append(record.entry)
+    bodies.keep(entry_bodies(content))
     if not content.articles and not diagnostics.errors:
         diagnostics.warning(f"{config.content_dir}/articles", 0, 0, "no articles found",
                             "add Markdown files with front matter under content/articles/")
-    return content
+    return content, records
+
+
+def files_order(shown: str, config: Config) -> tuple[int, str]:
+    """Articles, then companies, then topics; each by path (as markdown_files lists)."""
+    kind = shown[len(config.content_dir) + 1:].split("/", 1)[0]
+    return (("articles", "companies", "topics").index(kind) if kind in
+            ("articles", "companies", "topics") else 3, shown)
+
+
+def entry_bodies(content: Content) -> list[str]:
+    return [a.body for a in content.articles] + [c.body for c in content.companies]
+
+
+def read_bytes(path: Path, shown: str, diagnostics: Diagnostics) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        diagnostics.error(shown, 0, 0, f"cannot read file: {error.strerror}")
+    return None
 
 
 Entry = Article | CompanyEntry | TopicEntry
 
 
-def read_batch(files: list[tuple[str, Path]], config: Config, diagnostics: Diagnostics
-               ) -> list[tuple[Entry, str]]:
-    """Each valid file's entry (body not yet rendered) and its Markdown body."""
-    batch: list[tuple[Entry, str]] = []
-    for kind, path in files:
-        shown = display_path(path, config.root)
-        text = read_text(path, shown, diagnostics)
-        matter = parse_front_matter(text, shown, diagnostics) if text is not None else None
-        if not matter:
-            continue
-        reader = FieldReader(matter, shown, diagnostics)
-        entry = (read_article(reader, config) if kind == "articles"
-                 else read_company(reader) if kind == "companies" else read_topic(reader))
-        if entry:
-            batch.append((entry, matter.body))
-    return batch
+def read_batch(files: list[tuple[str, Path, str, os.stat_result, bytes | None]],
+               config: Config, bodies: MarkdownCache, renderer: BodyRenderer
+               ) -> list[tuple[str, FileRecord]]:
+    """Parse, validate and render a batch of files into their records."""
+    parsed: list[tuple[str, os.stat_result, str, Entry | None, Diagnostics, str]] = []
+    for kind, _path, shown, stat, data in files:
+        assert data is not None
+        found = Diagnostics()
+        entry: Entry | None = None
+        body = ""
+        text = decode_text(data, shown, found)
+        matter = parse_front_matter(text, shown, found) if text is not None else None
+        if matter:
+            reader = FieldReader(matter, shown, found)
+            entry = (read_article(reader, config) if kind == "articles"
+                     else read_company(reader) if kind == "companies" else read_topic(reader))
+            body = matter.body
+        parsed.append((shown, stat, file_sha(data), entry, found, body))
+    keys = bodies.render([body for *_, body in parsed], renderer)
+    records = []
+    for (shown, stat, sha, entry, found, _), key in zip(parsed, keys, strict=True):
+        if entry is not None:
+            entry = with_body(entry, key, bodies.get(key), config)
+        records.append((shown, FileRecord(stat.st_mtime_ns, stat.st_size, sha, entry,
+                                          tuple(found))))
+    return records
 
 
-def add_entry(content: Content, entry: Entry, body: RenderedMarkdown) -> None:
+def with_body(entry: Entry, key: str, body: RenderedMarkdown, config: Config) -> Entry:
     if isinstance(entry, Article):
-        content.articles.append(replace(
-            entry, summary=entry.summary or body.first_paragraph, body_html=body.html,
-            text=body.text, word_count=len(body.text.split())))
-    elif isinstance(entry, CompanyEntry):
-        content.companies.append(replace(entry, profile_html=body.html))
-    else:
-        content.topics.append(entry)
+        return replace(entry, summary=entry.summary or body.first_paragraph, body=key,
+                       word_count=len(body.text.split()),
+                       links=body_links(body.html, entry.path, config))
+    if isinstance(entry, CompanyEntry):
+        return replace(entry, profile_html=body.html, body=key)
+    return entry
+
+
+def body_links(html: str, article_path: str, config: Config) -> tuple[str, ...]:
+    """Source paths of the other articles a body links to (`[x](../a.md)`): the page
+    shows their URLs, so it depends on them."""
+    found = []
+    for _attribute, target in ATTRIBUTE.findall(html):
+        if target and not is_external(target) and not target.startswith("/"):
+            path = source_relative(article_path, target)
+            if path.endswith(".md"):
+                found.append(path)
+    return tuple(sorted(set(found)))
 
 
 def mentions(reader: FieldReader, key: str) -> tuple[Mention, ...]:
@@ -268,9 +367,9 @@ def read_article(reader: FieldReader, config: Config) -> Article | None:
         companies=mentions(reader, "companies"),
         events=events,
         aliases=read_aliases(reader, data),
-        body_html="",
-        text="",
+        body="",
         word_count=0,
+        links=(),
     )
     return article if len(reader.diagnostics.errors) == errors_before else None
 

@@ -4,7 +4,6 @@ JSON, as Zola does; this module only decides what goes in."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,7 +22,8 @@ class FeedEntry:
     published: datetime
     updated: datetime
     summary: str
-    content_html: str
+    content: ArticlePage | None  # whose body the entry carries ("full" feeds); the
+    # templates call content_html(entry), resolved only when the feed is rendered
     authors: tuple[str, ...]
     categories: tuple[str, ...]
 
@@ -41,22 +41,15 @@ class Feed:
         return max((e.updated for e in self.entries), default=EPOCH)
 
 
-def absolutize(html: str, urls: Urls) -> str:
-    """Root-relative links in article bodies become absolute: feed readers have no page
-    to resolve them against."""
-    origin = urls.absolute("")[: -len(urls.base_path)] if "://" in urls.base_url else ""
-    return re.sub(r'(href|src)="/(?!/)', rf'\1="{origin}/', html)
-
-
 def article_entry(page: ArticlePage, site: Site, urls: Urls) -> FeedEntry:
     article = page.article
     url = urls.absolute(page.url)
     full = site.config.feed_content == "full"
     return FeedEntry(
         id=url, url=url, title=article.title, published=page.local_date,
-        updated=(article.updated or article.date).astimezone(site.config.tz),
+        updated=page.local_updated or page.local_date,
         summary=article.summary,
-        content_html=absolutize(page.body_html, urls) if full else "",
+        content=page if full else None,
         authors=article.authors,
         categories=tuple(c.name for c in page.companies) + tuple(t.name for t in page.topics),
     )
@@ -88,7 +81,7 @@ def company_feed(company: CompanyPage, site: Site, urls: Urls, labels: dict[str,
                         id=f"{entry.url}#{item.anchor}", url=f"{entry.url}#{item.anchor}",
                         title=f"{labels[item.kind]}: {item.title}", published=moment,
                         updated=moment, summary=f"{company.name}: {item.title}",
-                        content_html="", authors=(), categories=(labels[item.kind],))
+                        content=None, authors=(), categories=(labels[item.kind],))
                 entries.append(entry)
     entries = entries[: site.config.feed_entries]
     return Feed(f"{company.name} · {site.config.title}", f"Timeline of {company.name}",

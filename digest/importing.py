@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from slugify import slugify
 
+from digest.cache import MarkdownCache
 from digest.config import Config
 from digest.content import CompanyEntry, TopicEntry, load_content
 from digest.errors import Diagnostics
@@ -282,7 +283,7 @@ def front_matter(imported: Imported, dropped_note: bool) -> str:
 def import_files(config: Config, inputs: list[Path], now: datetime, dry_run: bool,
                  diagnostics: Diagnostics) -> list[Written]:
     # Only the registry is needed, and nothing may be written by a dry run: no cache.
-    content = load_content(replace(config, cache_dir=""), "/", Diagnostics())
+    content = load_content(config, Diagnostics(), MarkdownCache(None))[0]
     files = sorted({p for given in inputs
                     for p in ([given] if given.is_file() else given.rglob("*"))
                     if p.is_file() and p.suffix.lower() in SUFFIXES})

@@ -1,22 +1,23 @@
-"""Links inside article bodies: `[x](other.md)` becomes the other article's URL, and a
-relative file or image next to an article is published under /files/. The build uses
-`rewrite_links`; `digest check` uses `find_references` to report what does not resolve."""
+"""Links inside rendered bodies. Markdown renders site-relative; here, when a page is
+written, `[x](other.md)` becomes the other article's URL, a relative file or image next
+to an article becomes its published copy under /files/, and root-relative links
+(`/topics/ipo/`) get the site's base path. `digest check` uses `find_references` to
+report what does not resolve."""
 
 from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from digest.model import Site
-from digest.urls import Urls
+from digest.urls import FILES_PREFIX, Urls
 
 ATTRIBUTE = re.compile(r'(href|src)="([^"]*)"')
 # Markdown links and images, and HTML href/src attributes, in an article's source
 SOURCE_REFERENCE = re.compile(r'!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)'
                               r'|(?:href|src)="([^"]+)"')
-FILES_PREFIX = "files/"
 
 
 @dataclass(frozen=True)
@@ -36,32 +37,30 @@ def source_relative(article_path: str, target: str) -> str:
     return posixpath.normpath(posixpath.join(folder, unquote(urlsplit(target).path)))
 
 
-def rewrite_links(site: Site, urls: Urls) -> None:
-    """Point .md links at article URLs and relative files at their published copies."""
-    by_source = {page.article.path: page.url for page in site.articles}
-    articles_dir = f"{site.config.content_dir}/articles/"
-    for page in site.articles:
-        if 'href="' in page.body_html or 'src="' in page.body_html:
-            page.body_html = rewrite_body(page.body_html, page.article.path, by_source,
-                                          articles_dir, urls)
+def resolve_body(html: str, article_path: str, by_source: Mapping[str, str],
+                 articles_dir: str, urls: Urls, absolute: bool = False) -> str:
+    """A rendered body as a page (or, `absolute`, a feed) shows it."""
+    link = urls.absolute if absolute else urls.path
+    origin = urls.origin if absolute else ""
 
-
-def rewrite_body(html: str, article_path: str, by_source: dict[str, str], articles_dir: str,
-                 urls: Urls) -> str:
     def replace(match: re.Match[str]) -> str:
         attribute, target = match.groups()
-        if not target or is_external(target) or target.startswith("/"):
+        if not target or is_external(target):
             return match.group(0)
+        if target.startswith("/"):  # as written, under the base path
+            return f'{attribute}="{origin}{urls.base_path}{target[1:]}"'
         path = source_relative(article_path, target)
         fragment = urlsplit(target).fragment
         suffix = f"#{fragment}" if fragment else ""
         if path.endswith(".md"):
             url = by_source.get(path)
-            return f'{attribute}="{urls.path(url)}{suffix}"' if url else match.group(0)
+            return f'{attribute}="{link(url)}{suffix}"' if url is not None else match.group(0)
         if path.startswith(articles_dir):
-            return f'{attribute}="{urls.path(FILES_PREFIX + path[len(articles_dir):])}{suffix}"'
+            return f'{attribute}="{link(FILES_PREFIX + path[len(articles_dir):])}{suffix}"'
         return match.group(0)
 
+    if 'href="' not in html and 'src="' not in html:
+        return html
     return ATTRIBUTE.sub(replace, html)
 
 

@@ -31,34 +31,24 @@ class RenderedMarkdown:
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
-class _SiteTreeprocessor(Treeprocessor):
-    """Fit the body into the page: prefix root-relative links (`/topics/ipo/`) with the
-    site's base path (`/repo/`), and shift headings so the topmost one is an <h2>, since
-    the page's <h1> is the title (editors write `#` or `##` for sections; both work)."""
-
-    def __init__(self, md: markdown.Markdown, base_path: str) -> None:
-        super().__init__(md)
-        self.base_path = base_path
+class _HeadingTreeprocessor(Treeprocessor):
+    """Shift headings so the topmost one is an <h2>, since the page's <h1> is the title
+    (editors write `#` or `##` for sections; both work). Links are left as written: the
+    base path and article URLs are applied when a page is rendered (links.py), so one
+    rendered body serves every base_url."""
 
     def run(self, root: etree.Element) -> None:
         levels = [int(element.tag[1]) for element in root.iter() if element.tag in HEADINGS]
         shift = 2 - min(levels) if levels else 0
-        for element in root.iter():
-            if shift and element.tag in HEADINGS:
-                element.tag = f"h{min(6, int(element.tag[1]) + shift)}"
-            for attribute in ("href", "src"):
-                value = element.get(attribute)
-                if value and value.startswith("/") and not value.startswith("//"):
-                    element.set(attribute, self.base_path + value[1:])
+        if shift:
+            for element in root.iter():
+                if element.tag in HEADINGS:
+                    element.tag = f"h{min(6, int(element.tag[1]) + shift)}"
 
 
-class _SitePathExtension(Extension):
-    def __init__(self, base_path: str) -> None:
-        super().__init__()
-        self.base_path = base_path
-
+class _HeadingExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
-        md.treeprocessors.register(_SiteTreeprocessor(md, self.base_path), "digest_paths", 1)
+        md.treeprocessors.register(_HeadingTreeprocessor(md), "digest_headings", 1)
 
 
 class _TextExtractor(HTMLParser):
@@ -97,9 +87,9 @@ def html_to_text(html: str) -> tuple[str, str]:
     return squash_whitespace("".join(extractor.parts)), squash_whitespace(first)
 
 
-def render_markdown(text: str, base_path: str = "/") -> RenderedMarkdown:
+def render_markdown(text: str) -> RenderedMarkdown:
     converter = markdown.Markdown(
-        extensions=[*EXTENSIONS, "toc", _SitePathExtension(base_path)],
+        extensions=[*EXTENSIONS, "toc", _HeadingExtension()],
         output_format="html",
     )
     html = converter.convert(text)

@@ -13,6 +13,13 @@ from slugify import slugify
 from digest.config import Config
 from digest.content import Article, CompanyEntry, Content, Event, Mention, TopicEntry
 from digest.errors import Diagnostics, did_you_mean
+from digest.urls import (
+    archive_month_path,
+    archive_year_path,
+    article_path,
+    company_path,
+    topic_path,
+)
 
 # How many neighbours (by date) in each shared company/topic are scored for
 # "related": keeps it linear on 100k-article archives instead of quadratic.
@@ -24,8 +31,8 @@ class ArticlePage:
     article: Article
     url: str  # site path
     local_date: datetime  # article.date in the site timezone
+    local_updated: datetime | None  # article.updated in the site timezone
     reading_minutes: int
-    body_html: str = ""  # the article's HTML with links between articles resolved
     companies: list[CompanyPage] = field(default_factory=list, repr=False)
     topics: list[TopicPage] = field(default_factory=list, repr=False)
     related: list[ArticlePage] = field(default_factory=list, repr=False)
@@ -129,6 +136,7 @@ class Site:
     years: list[ArchiveYear]  # newest first
     held_back: list[HeldBack]  # drafts and scheduled articles left out of every output
     resolver: Resolver | None = None  # how names map to companies and topics
+    by_source: dict[str, str] = field(default_factory=dict)  # article file → site path
 
     @property
     def next_due(self) -> Article | None:
@@ -156,11 +164,11 @@ class Resolver:
         self.topic_spellings: dict[str, Counter[str]] = defaultdict(Counter)
         self.warned: set[str] = set()
         for company in content.companies:
-            page = CompanyPage(company.slug, company.name, company, f"companies/{company.slug}/")
+            page = CompanyPage(company.slug, company.name, company, company_path(company.slug))
             self.companies[company.slug] = page
             self._claim(self.company_keys, page, company, company.name, *company.aliases)
         for topic in content.topics:
-            topic_page = TopicPage(topic.slug, topic.name, topic, f"topics/{topic.slug}/")
+            topic_page = TopicPage(topic.slug, topic.name, topic, topic_path(topic.slug))
             self.topics[topic.slug] = topic_page
             self._claim(self.topic_keys, topic_page, topic, topic.name, *topic.aliases)
 
@@ -187,7 +195,7 @@ class Resolver:
             return page
         slug = slugify(mention.name) or "company"
         if slug not in self.companies:
-            self.companies[slug] = CompanyPage(slug, mention.name, None, f"companies/{slug}/")
+            self.companies[slug] = CompanyPage(slug, mention.name, None, company_path(slug))
         if slug not in self.warned:
             self.warned.add(slug)
             registered = [c.name for c in self.companies.values() if c.entry]
@@ -206,7 +214,7 @@ class Resolver:
             slug = slugify(mention.name) or "topic"
             page = self.topics.get(slug)
             if page is None:
-                page = self.topics[slug] = TopicPage(slug, mention.name, None, f"topics/{slug}/")
+                page = self.topics[slug] = TopicPage(slug, mention.name, None, topic_path(slug))
         if page.entry is None:
             self.topic_spellings[page.slug][mention.name] += 1
         return page
@@ -218,9 +226,7 @@ class Resolver:
 
 
 def article_url(config: Config, article: Article, local: datetime) -> str:
-    path = config.permalink.format(year=f"{local.year:04d}", month=f"{local.month:02d}",
-                                   day=f"{local.day:02d}", slug=article.slug)
-    return path.lstrip("/")
+    return article_path(config.permalink, local.year, local.month, local.day, article.slug)
 
 
 def build_site(content: Content, config: Config, diagnostics: Diagnostics,
@@ -234,11 +240,13 @@ def build_site(content: Content, config: Config, diagnostics: Diagnostics,
         else:
             published.append(article)
     pages = []
+    zone = config.tz
     for article in published:
-        local = article.date.astimezone(config.tz)
+        local = article.date.astimezone(zone)
+        updated = article.updated.astimezone(zone) if article.updated else None
         minutes = max(1, round(article.word_count / config.words_per_minute))
-        pages.append(ArticlePage(article, article_url(config, article, local), local, minutes,
-                                 article.body_html))
+        pages.append(ArticlePage(article, article_url(config, article, local), local, updated,
+                                 minutes))
     pages = newest_first(pages)
 
     for page in pages:
@@ -277,7 +285,8 @@ def build_site(content: Content, config: Config, diagnostics: Diagnostics,
         company.timeline = build_timeline(company)
         company.coverage = count_coverage(company.articles)
     assign_related(pages, companies, topics, config.related_count)
-    site = Site(config, pages, companies, topics, build_archive(pages), held_back, resolver)
+    site = Site(config, pages, companies, topics, build_archive(pages), held_back, resolver,
+                {page.article.path: page.url for page in pages})
     check_url_collisions(site, diagnostics)
     return site
 
@@ -360,8 +369,9 @@ def build_archive(pages: list[ArticlePage]) -> list[ArchiveYear]:
     years: dict[int, list[ArchiveMonth]] = defaultdict(list)
     for (year, month), members in sorted(by_month.items(), reverse=True):
         years[year].append(ArchiveMonth(year, month, month_name(month),
-                                        f"archive/{year:04d}/{month:02d}/", members))
-    return [ArchiveYear(year, f"archive/{year:04d}/", months, sum(len(m.articles) for m in months))
+                                        archive_month_path(year, month), members))
+    return [ArchiveYear(year, archive_year_path(year), months,
+                        sum(len(m.articles) for m in months))
             for year, months in sorted(years.items(), reverse=True)]
 
 

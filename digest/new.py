@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from slugify import slugify
 
+from digest.cache import MarkdownCache
 from digest.config import Config
 from digest.content import load_content
 from digest.errors import BuildError, Diagnostic, Diagnostics, did_you_mean
@@ -28,7 +29,7 @@ def quoted(text: str) -> str:
 def resolve_companies(config: Config, names: list[str]) -> tuple[list[str], list[Diagnostic]]:
     """Registry names for what the editor typed (any case, any alias)."""
     diagnostics = Diagnostics()
-    content = load_content(replace(config, cache_dir=""), "/", diagnostics)
+    content = load_content(config, diagnostics, MarkdownCache(None))[0]
     resolver = Resolver(content, diagnostics)
     registered = [c.name for c in content.companies]
     resolved, warnings = [], []

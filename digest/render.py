@@ -17,11 +17,28 @@ from typing import Any
 
 import jinja2
 
+from digest import depends
+from digest.cache import MarkdownCache
+from digest.config import Config
 from digest.content import display_path
 from digest.errors import Diagnostic, Diagnostics
-from digest.feeds import FEED_FILES, company_feed, site_feed, topic_feed
+from digest.feeds import FEED_FILES, FeedEntry, company_feed, site_feed, topic_feed
+from digest.links import resolve_body
 from digest.model import ArticlePage, CompanyPage, Site
-from digest.urls import Urls, paged_path
+from digest.urls import (
+    ARCHIVE,
+    COMPANIES,
+    HOME,
+    NOT_FOUND,
+    ROBOTS,
+    SEARCH,
+    SITEMAP,
+    TOPICS,
+    Urls,
+    feed_path,
+    paged_path,
+    sitemap_part_path,
+)
 
 Progress = Callable[[int, int], None]
 PARALLEL_THRESHOLD = 400  # pages; below it forking workers costs more than it saves
@@ -44,6 +61,8 @@ class Output:
     template: str
     context: dict[str, Any]
     lastmod: datetime | None = None  # set on pages listed in the sitemap
+    depends: object = ()  # what the page shows (depends.py): its fingerprint's input
+    bodies: tuple[str, ...] = ()  # keys of the article bodies it shows
 
 
 @dataclass(frozen=True)
@@ -87,29 +106,50 @@ def coverage_chart(counts: Sequence[Any], bar_width: int = 10, height: int = 48)
     return Chart(max(len(bars) * bar_width, bar_width), height, bars, peak, first, last)
 
 
-def news_article(page: ArticlePage, site: Site, urls: Urls) -> dict[str, Any]:
+def news_article(page: ArticlePage, config: Config, urls: Urls) -> dict[str, Any]:
     """schema.org NewsArticle for the article's JSON-LD block."""
     article = page.article
     data: dict[str, Any] = {
         "@context": "https://schema.org", "@type": "NewsArticle",
         "headline": article.title, "description": article.summary,
         "datePublished": page.local_date.isoformat(),
-        "dateModified": (article.updated or article.date).astimezone(site.config.tz)
-        .isoformat(),
+        "dateModified": (page.local_updated or page.local_date).isoformat(),
         "mainEntityOfPage": urls.absolute(page.url), "url": urls.absolute(page.url),
-        "publisher": {"@type": "Organization", "name": site.config.title,
-                      "url": urls.absolute("")},
+        "publisher": {"@type": "Organization", "name": config.title,
+                      "url": urls.absolute(HOME)},
         "about": [{"@type": "Organization", "name": c.name, "url": urls.absolute(c.url),
                    **({"sameAs": c.entry.website} if c.entry and c.entry.website else {})}
                   for c in page.companies],
         "keywords": [t.name for t in page.topics],
-        "inLanguage": article.lang or site.config.language,
+        "inLanguage": article.lang or config.language,
     }
     if article.authors:
         data["author"] = [{"@type": "Person", "name": name} for name in article.authors]
     if article.source and article.source.url:
         data["isBasedOn"] = article.source.url
     return data
+
+
+class BodyResolver:
+    """Article bodies as pages and feeds show them: links between articles become their
+    URLs and the base path is applied (links.py). Bodies come from the Markdown store;
+    `fetch` loads the ones a set of outputs needs before worker processes fork."""
+
+    def __init__(self, site: Site, store: MarkdownCache, urls: Urls) -> None:
+        self.store = store
+        self.urls = urls
+        self.by_source = site.by_source
+        self.articles_dir = f"{site.config.content_dir}/articles/"
+
+    def fetch(self, outputs: Sequence[Output]) -> None:
+        self.store.fetch(key for output in outputs for key in output.bodies)
+
+    def html(self, page: ArticlePage, absolute: bool = False) -> str:
+        return resolve_body(self.store.get(page.article.body).html, page.article.path,
+                            self.by_source, self.articles_dir, self.urls, absolute)
+
+    def feed_html(self, entry: FeedEntry) -> str:
+        return self.html(entry.content, absolute=True) if entry.content else ""
 
 
 def by_initial(companies: Sequence[CompanyPage]) -> list[tuple[str, list[CompanyPage]]]:
@@ -128,8 +168,7 @@ def format_dateline(moment: datetime, with_time: bool = True) -> str:
     return text
 
 
-def make_environment(site: Site, urls: Urls) -> jinja2.Environment:
-    config = site.config
+def make_environment(config: Config, urls: Urls, bodies: BodyResolver) -> jinja2.Environment:
     search_path = [str(config.templates_path), str(default_theme_path())]
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search_path),
@@ -139,13 +178,14 @@ def make_environment(site: Site, urls: Urls) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.globals.update(site=site, config=config, url=urls.path, absolute_url=urls.absolute,
+    env.globals.update(config=config, url=urls.path, absolute_url=urls.absolute,
                        coverage_chart=coverage_chart, by_initial=by_initial,
-                       event_labels=EVENT_LABELS)
+                       event_labels=EVENT_LABELS, body_html=bodies.html,
+                       content_html=bodies.feed_html)
     env.filters["dateline"] = format_dateline
     env.filters["isoformat"] = lambda moment: moment.isoformat()
     env.filters["rfc822"] = lambda moment: email.utils.format_datetime(moment)
-    env.globals["news_article"] = lambda page: news_article(page, site, urls)
+    env.globals["news_article"] = lambda page: news_article(page, config, urls)
     return env
 
 
@@ -165,35 +205,54 @@ def newest(pages: Sequence[ArticlePage]) -> datetime | None:
 
 
 def list_outputs(site: Site, urls: Urls) -> list[Output]:
-    """Every page, feed and machine-readable file of the site, in a stable order."""
+    """Every page, feed and machine-readable file of the site, in a stable order, each
+    with what it shows (`depends`) for incremental builds."""
     per_page = site.config.per_page
-    outputs = [Output(path, "list", "index.html", {"pagination": p}, newest(p.items))
-               for path, p in paginate("", site.articles, per_page)]
+    by_source = site.by_source
+
+    def listing(path: str, kind: str, template: str, p: Pagination, context: dict[str, Any],
+                subject: object = ()) -> Output:
+        shown = (subject, p.number, p.total, p.previous_url, p.next_url, depends.cards(p.items))
+        return Output(path, kind, template, {**context, "pagination": p}, newest(p.items),
+                      shown)
+
+    outputs = [listing(path, "list", "index.html", p, {})
+               for path, p in paginate(HOME, site.articles, per_page)]
     outputs += [Output(page.url, "article", "article.html", {"page": page},
-                       page.article.updated or page.article.date) for page in site.articles]
-    outputs.append(Output("topics/", "list", "topics.html", {}, newest(site.articles)))
+                       page.article.updated or page.article.date,
+                       depends.article(page, by_source), (page.article.body,))
+                for page in site.articles]
+    outputs.append(Output(TOPICS, "list", "topics.html", {"topics": site.topics},
+                          newest(site.articles), tuple(depends.topic(t) for t in site.topics)))
     for topic in site.topics:
-        outputs += [Output(path, "topic", "topic.html", {"topic": topic, "pagination": p},
-                           newest(p.items))
+        outputs += [listing(path, "topic", "topic.html", p, {"topic": topic},
+                            depends.topic(topic))
                     for path, p in paginate(topic.url, topic.articles, per_page)]
-    outputs.append(Output("companies/", "list", "companies.html", {}, newest(site.articles)))
+    outputs.append(Output(COMPANIES, "list", "companies.html", {"companies": site.companies},
+                          newest(site.articles),
+                          tuple(depends.company_summary(c) for c in site.companies)))
     outputs += [Output(company.url, "company", "company.html", {"company": company},
-                       newest(company.articles)) for company in site.companies]
-    outputs.append(Output("archive/", "list", "archive.html", {}, newest(site.articles)))
+                       newest(company.articles), depends.company(company))
+                for company in site.companies]
+    outputs.append(Output(ARCHIVE, "list", "archive.html", {"years": site.years},
+                          newest(site.articles), depends.archive_index(site.years)))
     for year in site.years:
         outputs.append(Output(year.url, "archive", "archive_year.html", {"year": year},
-                              newest([p for m in year.months for p in m.articles])))
+                              newest([p for m in year.months for p in m.articles]),
+                              depends.archive_year(year)))
         outputs += [Output(month.url, "archive", "archive_month.html",
-                           {"year": year, "month": month}, newest(month.articles))
+                           {"year": year, "month": month}, newest(month.articles),
+                           ((year.year, year.url), depends.archive_month(month)))
                     for month in year.months]
     outputs += feed_outputs(site, urls)
-    outputs += [Output(alias, "other", "redirect.html", {"target": page})
+    outputs += [Output(alias, "other", "redirect.html", {"target": page}, None,
+                       depends.card(page))
                 for page in site.articles for alias in page.article.aliases]
     if site.config.search:
-        outputs.append(Output("search/", "other", "search.html", {}))
-    outputs.append(Output("404.html", "other", "404.html", {}))
+        outputs.append(Output(SEARCH, "other", "search.html", {}))
+    outputs.append(Output(NOT_FOUND, "other", "404.html", {}))
     outputs += sitemap_outputs([o for o in outputs if o.lastmod is not None], urls)
-    outputs.append(Output("robots.txt", "other", "robots.txt", {}))
+    outputs.append(Output(ROBOTS, "other", "robots.txt", {}))
     return outputs
 
 
@@ -201,8 +260,14 @@ def feed_outputs(site: Site, urls: Urls) -> list[Output]:
     feeds = [site_feed(site, urls)]
     feeds += [topic_feed(topic, site, urls) for topic in site.topics]
     feeds += [company_feed(company, site, urls, EVENT_LABELS) for company in site.companies]
-    return [Output(feed.folder + name, "feed", f"feeds/{name}", {"feed": feed})
-            for feed in feeds for name in FEED_FILES.values()]
+    outputs = []
+    for feed in feeds:
+        shown = depends.feed(feed, site.by_source)
+        bodies = tuple(e.content.article.body for e in feed.entries if e.content)
+        outputs += [Output(feed_path(feed.folder, name), "feed", f"feeds/{name}",
+                           {"feed": feed}, None, shown, bodies)
+                    for name in FEED_FILES.values()]
+    return outputs
 
 
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org protocol)
@@ -212,13 +277,16 @@ def sitemap_outputs(pages: list[Output], urls: Urls) -> list[Output]:
     """sitemap.xml, or past 50,000 URLs a sitemap index over sitemap-N.xml files."""
     entries = [(urls.absolute(o.site_path), o.lastmod) for o in pages]
     if len(entries) <= SITEMAP_LIMIT:
-        return [Output("sitemap.xml", "other", "sitemap.xml", {"entries": entries})]
+        return [Output(SITEMAP, "other", "sitemap.xml", {"entries": entries}, None,
+                       tuple(entries))]
     parts = [entries[i:i + SITEMAP_LIMIT] for i in range(0, len(entries), SITEMAP_LIMIT)]
-    outputs = [Output(f"sitemap-{n}.xml", "other", "sitemap.xml", {"entries": part})
+    outputs = [Output(sitemap_part_path(n), "other", "sitemap.xml", {"entries": part}, None,
+                      tuple(part))
                for n, part in enumerate(parts, start=1)]
     index = [(urls.absolute(o.site_path), max(m for _, m in part if m))
              for o, part in zip(outputs, parts, strict=True)]
-    return [*outputs, Output("sitemap.xml", "other", "sitemap_index.xml", {"entries": index})]
+    return [*outputs, Output(SITEMAP, "other", "sitemap_index.xml", {"entries": index}, None,
+                             tuple(index))]
 
 
 def template_diagnostic(error: BaseException, root: Path, template: str) -> Diagnostic:
@@ -257,13 +325,15 @@ def _render_one(index: int) -> tuple[int, bytes | Diagnostic]:
         return index, template_diagnostic(error, root, output.template)
 
 
-def render_outputs(site: Site, urls: Urls, outputs: list[Output], diagnostics: Diagnostics,
-                   progress: Progress | None = None) -> Iterator[tuple[Output, bytes]]:
-    """Render every output, yielding each page as soon as it is ready (so a 100,000-page
+def render_outputs(site: Site, urls: Urls, bodies: BodyResolver, outputs: list[Output],
+                   diagnostics: Diagnostics, progress: Progress | None = None
+                   ) -> Iterator[tuple[Output, bytes]]:
+    """Render `outputs`, yielding each page as soon as it is ready (so a 100,000-page
     site is never held in memory at once); template errors go to `diagnostics`, each
     distinct one once."""
     global _WORK
-    _WORK = (make_environment(site, urls), outputs, site.config.root)
+    bodies.fetch(outputs)
+    _WORK = (make_environment(site.config, urls, bodies), outputs, site.config.root)
     seen: set[Diagnostic] = set()
     use_pool = len(outputs) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
         and sys.platform == "linux"

@@ -17,6 +17,14 @@ class Urls:
         path = urlsplit(self.base_url).path if "://" in self.base_url else self.base_url
         return path if path.endswith("/") else path + "/"
 
+    @property
+    def origin(self) -> str:
+        """"https://host" when base_url has one, else ""."""
+        if "://" not in self.base_url:
+            return ""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
     def path(self, site_path: str) -> str:
         """Root-relative link to a page: works at any depth and from the 404 page."""
         return self.base_path + quote(site_path.lstrip("/"), safe="/#?=&%")
@@ -28,6 +36,9 @@ class Urls:
         return self.base_url + quote(site_path.lstrip("/"), safe="/#?=&%")
 
 
+FILES_PREFIX = "files/"  # files kept beside articles are published under /files/
+
+
 def output_file(site_path: str) -> str:
     """File that serves a site path: pretty URLs end in '/' and map to index.html."""
     return site_path + "index.html" if site_path == "" or site_path.endswith("/") else site_path
@@ -35,3 +46,49 @@ def output_file(site_path: str) -> str:
 
 def paged_path(first_page: str, number: int) -> str:
     return first_page if number == 1 else f"{first_page}page/{number}/"
+
+
+# Site paths of every kind of page. Nothing outside this module spells one out.
+HOME = ""
+TOPICS = "topics/"
+COMPANIES = "companies/"
+ARCHIVE = "archive/"
+SEARCH = "search/"
+NOT_FOUND = "404.html"
+SITEMAP = "sitemap.xml"
+ROBOTS = "robots.txt"
+
+
+def article_path(permalink: str, year: int, month: int, day: int, slug: str) -> str:
+    """The article's site path from the `permalink` setting ("/{year}/{month}/{slug}/")."""
+    return permalink.format(year=f"{year:04d}", month=f"{month:02d}", day=f"{day:02d}",
+                            slug=slug).lstrip("/")
+
+
+def company_path(slug: str) -> str:
+    return f"{COMPANIES}{slug}/"
+
+
+def topic_path(slug: str) -> str:
+    return f"{TOPICS}{slug}/"
+
+
+def archive_year_path(year: int) -> str:
+    return f"{ARCHIVE}{year:04d}/"
+
+
+def archive_month_path(year: int, month: int) -> str:
+    return f"{archive_year_path(year)}{month:02d}/"
+
+
+def feed_path(folder: str, file_name: str) -> str:
+    """A feed file in the folder of the page it mirrors ("topics/ipo/" + "feed.xml")."""
+    return folder + file_name
+
+
+def sitemap_part_path(number: int) -> str:
+    return f"sitemap-{number}.xml"
+
+
+def static_path(name: str) -> str:
+    return f"static/{name}"

@@ -72,7 +72,7 @@ def test_ids_do_not_move_when_an_article_is_added(built_example: Path) -> None:
     from digest.config import load_config
     from digest.errors import Diagnostics
 
-    site = load(load_config(REPO), Diagnostics())
+    site, _ = load(load_config(REPO), Diagnostics())
     before = {d.page.url: d.id for d in assign_ids(site.articles)}
     after = {d.page.url: d.id for d in assign_ids(site.articles[1:])}
     assert all(before[url] == after[url] for url in after)

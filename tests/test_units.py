@@ -8,10 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from digest.cache import MarkdownCache
 from digest.config import Config, load_config
 from digest.content import load_content
 from digest.errors import BuildError, Diagnostics
 from digest.fields import parse_datetime
+from digest.links import resolve_body
 from digest.markup import render_markdown
 from digest.model import Selection, build_site
 from digest.urls import Urls, output_file
@@ -47,13 +49,18 @@ def test_urls_honour_a_subpath_base() -> None:
     assert output_file("404.html") == "404.html"
 
 
-def test_markdown_is_a_pure_function_of_text_and_base() -> None:
+def test_markdown_is_a_pure_function_of_text_and_links_get_the_base_when_shown() -> None:
     text = "## Heading\n\nSee [topics](/topics/) and [abs](https://x.example/).\n\nMore."
-    first = render_markdown(text, "/repo/")
-    assert render_markdown(text, "/repo/") == first
-    assert 'href="/repo/topics/"' in first.html and 'href="https://x.example/"' in first.html
+    first = render_markdown(text)
+    assert render_markdown(text) == first
+    assert 'href="/topics/"' in first.html and 'href="https://x.example/"' in first.html
     assert first.first_paragraph == "See topics and abs."
-    assert render_markdown(text, "/").html != first.html
+    urls = Urls("https://example.github.io/repo/")
+    shown = resolve_body(first.html, "content/articles/a.md", {}, "content/articles/", urls)
+    assert 'href="/repo/topics/"' in shown and 'href="https://x.example/"' in shown
+    in_feed = resolve_body(first.html, "content/articles/a.md", {}, "content/articles/", urls,
+                           absolute=True)
+    assert 'href="https://example.github.io/repo/topics/"' in in_feed
 
 
 def write(path: Path, text: str) -> None:
@@ -70,7 +77,8 @@ def test_tags_naming_a_company_file_the_article_under_it(tmp_path: Path) -> None
           "---\ntitle: Second\ndate: 2023-05-19\ntags: [BABA, cloud]\n---\nText.\n")
     config = load_config(tmp_path)
     diagnostics = Diagnostics()
-    site = build_site(load_content(config, "/", diagnostics), config, diagnostics,
+    site = build_site(load_content(config, diagnostics, MarkdownCache(None))[0], config,
+                      diagnostics,
                       Selection(datetime(2030, 1, 1, tzinfo=UTC)))
     assert not diagnostics.items
     assert [c.slug for c in site.companies] == ["alibaba"]

@@ -22,6 +22,7 @@ from datetime import date
 from itertools import pairwise
 from typing import Any
 
+from digest.cache import MarkdownCache
 from digest.model import ArticlePage, Site
 from digest.search.tokenizer import tokenize
 
@@ -94,7 +95,7 @@ def document_impacts(fields: dict[str, str]) -> dict[str, int]:
     return {term: table[x] for term, x in weighted.items()}
 
 
-def document_fields(page: ArticlePage) -> dict[str, str]:
+def document_fields(page: ArticlePage, store: MarkdownCache) -> dict[str, str]:
     article = page.article
     names: list[str] = []
     for company in page.companies:
@@ -104,21 +105,26 @@ def document_fields(page: ArticlePage) -> dict[str, str]:
     topics = [t.name for t in page.topics] + [a for t in page.topics if t.entry
                                               for a in t.entry.aliases]
     return {"title": article.title, "companies": " ; ".join(names),
-            "topics": " ; ".join(topics), "summary": article.summary, "body": article.text}
+            "topics": " ; ".join(topics), "summary": article.summary,
+            "body": store.get(article.body).text}
 
 
 # Documents shared with forked workers: set before the pool starts, never pickled.
 _DOCUMENTS: list[Document] = []
+_STORE: MarkdownCache | None = None
 
 
 def _impacts_of(index: int) -> dict[str, int]:
-    return document_impacts(document_fields(_DOCUMENTS[index].page))
+    assert _STORE is not None
+    return document_impacts(document_fields(_DOCUMENTS[index].page, _STORE))
 
 
-def all_impacts(documents: list[Document]) -> Iterable[dict[str, int]]:
+def all_impacts(documents: list[Document], store: MarkdownCache
+                ) -> Iterable[dict[str, int]]:
     """Impacts of every document in id order, in worker processes for large sites."""
-    global _DOCUMENTS
-    _DOCUMENTS = documents
+    global _DOCUMENTS, _STORE
+    store.fetch(document.page.article.body for document in documents)  # before forking
+    _DOCUMENTS, _STORE = documents, store
     try:
         if len(documents) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
                 and sys.platform == "linux":
@@ -127,13 +133,13 @@ def all_impacts(documents: list[Document]) -> Iterable[dict[str, int]]:
         else:
             yield from map(_impacts_of, range(len(documents)))
     finally:
-        _DOCUMENTS = []
+        _DOCUMENTS, _STORE = [], None
 
 
-def build_postings(documents: list[Document]) -> dict[str, array[int]]:
+def build_postings(documents: list[Document], store: MarkdownCache) -> dict[str, array[int]]:
     """term → [id, impact, id, impact, …] with ids ascending (documents come in id order)."""
     postings: dict[str, array[int]] = {}
-    for document, impacts in zip(documents, all_impacts(documents), strict=True):
+    for document, impacts in zip(documents, all_impacts(documents, store), strict=True):
         page = document.page
         impacts.update({f"#c:{c.slug}": 1 for c in page.companies})
         impacts.update({f"#t:{t.slug}": 1 for t in page.topics})
@@ -214,10 +220,10 @@ def metadata(page: ArticlePage) -> list[Any]:
             [c.name for c in page.companies], [t.name for t in page.topics]]
 
 
-def build_index(site: Site) -> dict[str, bytes]:
+def build_index(site: Site, store: MarkdownCache) -> dict[str, bytes]:
     """Every search file, keyed by its path under the site root."""
     documents = assign_ids(site.articles)
-    postings = build_postings(documents)
+    postings = build_postings(documents, store)
     files: dict[str, bytes] = {}
 
     shards = []

@@ -1,0 +1,94 @@
+"""What each output shows, as plain values: an output's fingerprint is the hash of
+these, so an incremental build re-renders exactly the outputs whose values changed.
+
+The values are declared per kind of page and mirror what its template reads (see
+docs/TEMPLATES.md, "Incremental builds"). A page that lists articles depends on each
+one's *card* (title, URL, date, summary, source, companies, topics), not on its body, so
+editing a sentence re-renders the article and the feeds that carry it, not every list
+it appears in. Anything that touches every page (settings, templates, digest's own
+code) is in the salt instead (build.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from digest.feeds import Feed
+from digest.model import (
+    ArchiveMonth,
+    ArchiveYear,
+    ArticlePage,
+    CompanyPage,
+    TopicPage,
+)
+
+Value = tuple[Any, ...]
+
+
+def link(page: CompanyPage | TopicPage) -> Value:
+    return (page.name, page.url)
+
+
+def card(page: ArticlePage) -> Value:
+    """An article as list pages, timelines and redirects show it."""
+    article = page.article
+    return (page.url, article.title, page.local_date, article.has_time, article.summary,
+            article.source, tuple(link(c) for c in page.companies),
+            tuple(link(t) for t in page.topics))
+
+
+def body(page: ArticlePage, by_source: Mapping[str, str]) -> Value:
+    """The rendered body as shown: its content key and the URLs its links resolve to."""
+    return (page.article.body, tuple((path, by_source.get(path)) for path in
+                                     page.article.links))
+
+
+def article(page: ArticlePage, by_source: Mapping[str, str]) -> Value:
+    companies = tuple((c.name, c.url, c.entry.website if c.entry else None)
+                      for c in page.companies)
+    return (card(page), page.article, page.local_updated, page.reading_minutes,
+            body(page, by_source), companies,
+            tuple(card(p) for p in page.related),
+            card(page.previous) if page.previous else None,
+            card(page.next) if page.next else None)
+
+
+def cards(pages: Sequence[ArticlePage]) -> Value:
+    return tuple(card(p) for p in pages)
+
+
+def topic(page: TopicPage) -> Value:
+    return (page.slug, page.name, page.url, page.entry, len(page.articles))
+
+
+def company_summary(page: CompanyPage) -> Value:
+    return (page.slug, page.name, page.url, page.entry, len(page.articles))
+
+
+def company(page: CompanyPage) -> Value:
+    timeline = tuple((year, tuple((month.month, tuple(
+        (entry.date, entry.kind, entry.title, entry.anchor, card(entry.article))
+        for entry in month.entries)) for month in months)) for year, months in page.timeline)
+    return (company_summary(page), link(page.parent) if page.parent else None,
+            tuple(link(unit) for unit in page.subsidiaries), tuple(page.coverage), timeline)
+
+
+def archive_month(month: ArchiveMonth) -> Value:
+    return (month.year, month.month, month.url, cards(month.articles))
+
+
+def archive_year(year: ArchiveYear) -> Value:
+    return (year.year, year.url, year.count, tuple(archive_month(m) for m in year.months))
+
+
+def archive_index(years: Sequence[ArchiveYear]) -> Value:
+    return tuple((y.year, y.url, y.count, tuple((m.month, m.url, len(m.articles))
+                                                for m in y.months)) for y in years)
+
+
+def feed(value: Feed, by_source: Mapping[str, str]) -> Value:
+    entries = tuple((e.id, e.url, e.title, e.published, e.updated, e.summary, e.authors,
+                     e.categories, body(e.content, by_source) if e.content else None)
+                    for e in value.entries)
+    return (value.title, value.description, value.home_url, value.folder, entries)

@@ -1,0 +1,217 @@
+"""The build state: what the last build read and wrote, kept in the cache folder so the
+next build does only what changed (issue 8).
+
+Two files per output folder under `<cache_dir>/build/`:
+- `*.stamp`, small: the stat of every input file, the settings and code it was built
+  with, the output folder's identity. It alone decides that nothing changed, so a no-op
+  build reads no content file and imports neither Jinja2 nor Markdown.
+- `*.state`: each content file's parsed entry, each output's fingerprint, the search
+  index's working data.
+
+Both carry a version and the fingerprint of digest's own code; a missing, corrupt,
+older or foreign state is ignored (the build is then a clean one), never trusted. The
+state is pickled: it lives in the project's own cache folder, which only the project's
+own builds write.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import os
+import pickle
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from digest.config import PYPROJECT, Config
+from digest.errors import Diagnostic
+
+VERSION = 1
+LIBRARIES = ("jinja2", "markdown", "pyyaml", "python-slugify")
+InputStamps = dict[str, tuple[int, int]]  # file → (mtime_ns, size)
+RACY_NS = 2_000_000_000  # timestamps this close to a scan are not trusted (coarse clocks)
+
+
+@cache
+def code_fingerprint() -> str:
+    """digest's own source, the Python running it and the libraries that shape output."""
+    package = Path(__file__).parent
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(sys.version.encode())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    for name in LIBRARIES:
+        try:
+            digest.update(f"{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(name.encode())
+    return digest.hexdigest()
+
+
+def settings_key(config: Config, include_drafts: bool, include_future: bool) -> str:
+    """Everything besides files that the built site depends on."""
+    text = repr((config, include_drafts, include_future, str(config.output_path)))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def scan_folder(folder: Path, prefix: str, stamps: InputStamps) -> None:
+    """Stat every file below `folder` (links followed as the build follows them)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir():
+                scan_folder(Path(entry.path), f"{prefix}{entry.name}/", stamps)
+            else:
+                stat = entry.stat()
+                stamps[prefix + entry.name] = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamps[prefix + entry.name] = (-1, -1)
+
+
+def scan_inputs(config: Config, theme: Path) -> InputStamps:
+    """The stat of every file a build may read: settings, content, templates, theme."""
+    stamps: InputStamps = {}
+    try:
+        stat = (config.root / PYPROJECT).stat()
+        stamps[PYPROJECT] = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        pass
+    scan_folder(config.content_path, "content:", stamps)
+    scan_folder(config.templates_path, "templates:", stamps)
+    scan_folder(theme, "theme:", stamps)
+    return stamps
+
+
+def folder_identity(folder: Path) -> tuple[int, int]:
+    try:
+        stat = folder.stat()
+    except OSError:
+        return (-1, -1)
+    return (stat.st_dev, stat.st_ino)
+
+
+@dataclass
+class Stamp:
+    """Enough to tell, from stat calls alone, that a build would change nothing."""
+
+    version: int
+    code: str
+    settings: str
+    inputs: InputStamps
+    article_times: list[float]  # every article's date (timestamp), sorted
+    built_at: float  # the build's "now"
+    include_future: bool
+    output: tuple[int, int]  # identity of the output folder after the swap
+    warnings: list[Diagnostic]
+    scanned_ns: int  # when the inputs were stat'ed (see `trusts`)
+    pages: dict[str, int]  # output kind → count, for the summary
+    files: int
+    held_back: tuple[int, int, tuple[datetime, str] | None]  # drafts, scheduled, next due
+
+    def trusts(self, inputs: InputStamps) -> bool:
+        """Equal stats prove equal files only for files older than the scan by more than
+        the file system's timestamp granularity: a file saved twice within one tick, same
+        size, looks unchanged ("racy git"). Such a file is checked by content instead."""
+        racy = self.scanned_ns - RACY_NS
+        return self.inputs == inputs and all(mtime < racy for mtime, _ in inputs.values())
+
+    def publishes_same(self, now: datetime) -> bool:
+        """Would `now` publish the same articles as the last build's now?"""
+        if self.include_future:
+            return True
+        before = bisect.bisect_right(self.article_times, self.built_at)
+        return before == bisect.bisect_right(self.article_times, now.timestamp())
+
+
+@dataclass
+class State:
+    stamp: Stamp
+    files: dict[str, Any]  # content file → content.FileRecord
+    outputs: dict[str, bytes]  # output file → fingerprint of what it shows
+    search: Any = None  # search.indexer's incremental data
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def state_paths(config: Config) -> tuple[Path, Path] | None:
+    if config.cache_path is None:
+        return None
+    name = hashlib.blake2b(str(config.output_path).encode(), digest_size=8).hexdigest()
+    folder = config.cache_path / "build"
+    return folder / f"{name}.stamp", folder / f"{name}.state"
+
+
+def _load(path: Path) -> Any:
+    with path.open("rb") as file:
+        header = pickle.load(file)
+        if header != (VERSION, code_fingerprint()):
+            raise ValueError("written by another version of digest")
+        return pickle.load(file)
+
+
+def load_stamp(config: Config) -> Stamp | None:
+    paths = state_paths(config)
+    if paths is None or not paths[0].exists():
+        return None
+    try:
+        stamp = _load(paths[0])
+    except Exception:  # any unreadable stamp means "build", never a wrong site
+        return None
+    return stamp if isinstance(stamp, Stamp) else None
+
+
+class StateProblem(Exception):
+    """The state exists but cannot be used; the build goes on as a clean one."""
+
+
+def load_state(config: Config) -> State | None:
+    """The previous build's state; None if there is none; StateProblem if unusable."""
+    paths = state_paths(config)
+    if paths is None or not paths[1].exists():
+        return None
+    try:
+        state = _load(paths[1])
+    except Exception as error:
+        raise StateProblem(str(error) or type(error).__name__) from None
+    if not isinstance(state, State) or state.stamp.version != VERSION:
+        raise StateProblem("not a build state of this version")
+    return state
+
+
+def save_state(config: Config, state: State) -> None:
+    """Write both files atomically; a failure only costs the next build its head start."""
+    paths = state_paths(config)
+    if paths is None:
+        return
+    try:
+        paths[0].parent.mkdir(parents=True, exist_ok=True)
+        # The full state first: a stamp never describes a state that is not on disk.
+        for path, value in ((paths[1], state), (paths[0], state.stamp)):
+            temporary = path.with_name(f".{path.name}.{os.getpid()}")
+            with temporary.open("wb") as file:
+                pickle.dump((VERSION, code_fingerprint()), file, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, path)
+    except OSError:
+        pass
+
+
+def forget_state(config: Config) -> None:
+    """Drop the stamp, so that no later build takes a half-written site for done."""
+    paths = state_paths(config)
+    if paths is not None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+
+def sorted_times(moments: Iterable[datetime]) -> list[float]:
+    return sorted(moment.timestamp() for moment in moments)

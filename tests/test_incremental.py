@@ -1,0 +1,231 @@
+"""Incremental builds equal clean builds (issue 8): random sequences of edits, and after
+each one the site rebuilt in place (with its build state) is compared file by file with
+a clean build of the same inputs into another folder, without any cache.
+
+`DIGEST_INCREMENTAL_STEPS` sets the length of each sequence (CI: a short run; `make
+bench` runs a long one)."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from digest.build import BuildResult, build
+from digest.config import load_config
+from digest.model import Selection
+from tests.test_safety import snapshot
+
+STEPS = int(os.environ.get("DIGEST_INCREMENTAL_STEPS", "14"))
+NOW = datetime(2024, 12, 31, tzinfo=UTC)
+
+
+class Site:
+    """An example site being edited, with its incremental and clean builds."""
+
+    def __init__(self, root: Path, rng: random.Random) -> None:
+        self.root = root
+        self.rng = rng
+        self.now = NOW
+
+    def articles(self) -> list[Path]:
+        return sorted((self.root / "content/articles").rglob("*.md"))
+
+    def pick(self) -> Path:
+        return self.rng.choice(self.articles())
+
+    def read(self, path: Path) -> tuple[dict[str, object], str]:
+        _, matter, body = path.read_text(encoding="utf-8").split("---\n", 2)
+        return yaml.safe_load(matter), body
+
+    def write(self, path: Path, matter: dict[str, object], body: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump(matter, allow_unicode=True, sort_keys=False)
+        path.write_text(f"---\n{text}---\n{body}", encoding="utf-8")
+
+    def edit(self, change: Callable[[dict[str, object], str], tuple[dict[str, object], str]],
+             path: Path | None = None) -> None:
+        path = path or self.pick()
+        self.write(path, *change(*self.read(path)))
+
+    def build(self, output: Path, **settings: object) -> BuildResult:
+        config = load_config(self.root, {"output_dir": str(output), **settings})
+        return build(config, selection=Selection(self.now))
+
+
+def edit_body(site: Site) -> str:
+    site.edit(lambda m, b: (m, b + f"\nOne more sentence, number {site.rng.random()}.\n"))
+    return "body"
+
+
+def edit_title(site: Site) -> str:
+    site.edit(lambda m, b: ({**m, "title": f"{m['title']} (revised)"}, b))
+    return "title"
+
+
+def edit_summary(site: Site) -> str:
+    site.edit(lambda m, b: ({**m, "summary": f"Summary {site.rng.randint(1, 999)}."}, b))
+    return "summary"
+
+
+def edit_date(site: Site) -> str:
+    day = f"2023-{site.rng.randint(1, 12):02d}-{site.rng.randint(1, 28):02d}"
+    site.edit(lambda m, b: ({**m, "date": day}, b))
+    return "date"
+
+
+def edit_tags(site: Site) -> str:
+    tag = site.rng.choice(["Cloud", "IPO", "Brand New Topic", "price war", "Tencent"])
+    site.edit(lambda m, b: ({**m, "tags": [tag]}, b))
+    return "tags"
+
+
+def edit_companies(site: Site) -> str:
+    name = site.rng.choice(["Alibaba", "Baidu", "Unlisted Newco", "腾讯"])
+    site.edit(lambda m, b: ({**m, "companies": [name]}, b))
+    return "companies"
+
+
+def edit_events(site: Site) -> str:
+    event = {"date": "2023-06-01", "company": "Alibaba", "type": "ipo",
+             "title": f"Listing step {site.rng.randint(1, 99)}"}
+    site.edit(lambda m, b: ({**m, "events": [event]}, b))
+    return "events"
+
+
+def edit_registry(site: Site) -> str:
+    path = site.root / "content/companies/baidu.md"
+    site.edit(lambda m, b: ({**m, "sector": f"Search {site.rng.randint(1, 99)}"},
+                            b + "\nMore profile.\n"), path)
+    return "registry"
+
+
+def edit_topic(site: Site) -> str:
+    path = site.root / "content/topics/cloud.md"
+    site.edit(lambda m, b: ({**m, "description": f"Cloud, take {site.rng.randint(1, 99)}"},
+                            b), path)
+    return "topic"
+
+
+def toggle_draft(site: Site) -> str:
+    site.edit(lambda m, b: ({**m, "draft": not m.get("draft", False)}, b))
+    return "draft"
+
+
+def add_article(site: Site) -> str:
+    number = site.rng.randint(1, 10_000)
+    site.write(site.root / f"content/articles/2024/added-{number}.md",
+               {"title": f"Added report {number}", "date": "2024-06-0" + str(number % 9 + 1),
+                "tags": ["Cloud"], "companies": ["Alibaba"]},
+               f"A new report links [back](../2023/{site.pick().name}).\n")
+    return "add"
+
+
+def delete_article(site: Site) -> str:
+    if len(site.articles()) > 5:
+        site.pick().unlink()
+    return "delete"
+
+
+def move_article(site: Site) -> str:
+    path = site.pick()
+    target = site.root / "content/articles/moved" / path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        path.rename(target)
+    return "move"
+
+
+def edit_template(site: Site) -> str:
+    path = site.root / "templates/_macros.html"
+    path.parent.mkdir(exist_ok=True)
+    source = (Path(__file__).parent.parent / "templates/_macros.html").read_text()
+    path.write_text(source.replace('class="chips"', f'class="chips v{site.rng.randint(1, 9)}"'))
+    return "template"
+
+
+def edit_setting(site: Site) -> str:
+    path = site.root / "pyproject.toml"
+    text = path.read_text()
+    count = site.rng.choice([2, 3, 4])
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("per_page"))
+    path.write_text(text.replace("[tool.digest]", f"[tool.digest]\nper_page = {count}", 1))
+    return "setting"
+
+
+def edit_static(site: Site) -> str:
+    path = site.root / "content/static/notes.txt"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(f"notes {site.rng.random()}\n")
+    return "static"
+
+
+def schedule_and_come_due(site: Site) -> str:
+    """A scheduled article is held back, then published when "now" passes its date."""
+    site.write(site.root / "content/articles/2025/scheduled.md",
+               {"title": "Scheduled report", "date": "2025-01-02 09:00",
+                "companies": ["Baidu"]}, "Published on its day.\n")
+    site.now = datetime(2025, 1, 3, tzinfo=UTC) if site.now == NOW else NOW
+    return "scheduled"
+
+
+EDITS = [edit_body, edit_title, edit_summary, edit_date, edit_tags, edit_companies, edit_events,
+         edit_registry, edit_topic, toggle_draft, add_article, delete_article, move_article,
+         edit_template, edit_setting, edit_static, schedule_and_come_due]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_incremental_build_equals_clean_build(example_site: Path, tmp_path: Path,
+                                              seed: int) -> None:
+    site = Site(example_site, random.Random(seed))
+    first = site.build(example_site / "site")
+    assert len(first.rendered) == sum(first.pages.values())
+    # every kind of edit at least once, then random ones
+    sequence = [*EDITS, *(site.rng.choice(EDITS) for _ in range(max(0, STEPS - len(EDITS))))]
+    if len(EDITS) > STEPS:
+        sequence = site.rng.sample(EDITS, STEPS)
+    rendered = []
+    for number, edit in enumerate(sequence):
+        what = edit(site)
+        incremental = site.build(example_site / "site")
+        clean_output = tmp_path / f"clean-{number}"
+        site.build(clean_output, cache_dir="")
+        built, expected = snapshot(example_site / "site"), snapshot(clean_output)
+        assert sorted(built) == sorted(expected), f"step {number} ({what}): file sets differ"
+        different = [name for name in expected if built[name] != expected[name]]
+        assert not different, f"step {number} ({what}): stale files {different[:5]}"
+        rendered.append((what, len(incremental.rendered)))
+        shutil.rmtree(clean_output)
+    # and the point of it all: a sentence added to one body re-renders its page and the
+    # feeds that carry it, nothing else
+    edit_body_of = site.build(example_site / "site")
+    assert incremental.site is not None
+    path = example_site / incremental.site.articles[-1].article.path
+    site.edit(lambda m, b: (m, b + "\nA closing sentence.\n"), path)
+    after = site.build(example_site / "site").rendered
+    pages = [name for name in after if not name.endswith(("feed.xml", "rss.xml", "feed.json"))]
+    assert len(pages) == 1 and pages[0].endswith("/index.html"), (pages, rendered)
+    assert edit_body_of.rendered == [], "nothing changed in between"
+
+
+def test_nothing_changed_is_a_no_op(example_site: Path) -> None:
+    site = Site(example_site, random.Random(0))
+    site.build(example_site / "site")
+    # files written just now are "racy" (see state.Stamp.trusts): age them as time would
+    for path in example_site.rglob("*"):
+        if path.is_file() and "site" not in path.relative_to(example_site).parts[:1]:
+            os.utime(path, ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
+    site.build(example_site / "site")
+    again = site.build(example_site / "site")
+    assert again.unchanged and again.site is None
+    site.now = datetime(2030, 1, 1, tzinfo=UTC)  # same published set: still nothing to do
+    assert site.build(example_site / "site").unchanged
+    edit_body(site)
+    changed = site.build(example_site / "site")
+    assert not changed.unchanged and changed.rendered
