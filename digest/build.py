@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -17,9 +16,10 @@ from pathlib import Path
 
 from digest.cache import MarkdownCache
 from digest.config import Config
-from digest.content import FileRecord, load_content
+from digest.content import FileRecord, load_content, walk_files
 from digest.errors import BuildError, Diagnostic, Diagnostics, UsageError
 from digest.model import Selection, Site, build_site
+from digest.output import Staging, TwinUpdate, twin_path
 from digest.render import (
     BodyResolver,
     Output,
@@ -44,6 +44,7 @@ from digest.state import (
     scan_inputs,
     settings_key,
     sorted_times,
+    state_folder,
 )
 from digest.urls import FILES_PREFIX, Urls, output_file, static_path
 
@@ -99,12 +100,9 @@ def static_files(config: Config) -> dict[str, Path]:
                (config.content_path / "static", ""),
                (config.content_path / "articles", FILES_PREFIX)]
     for folder, prefix in folders:
-        if folder.is_dir():
-            for path in sorted(folder.rglob("*")):
-                relative = path.relative_to(folder)
-                if path.is_file() and path.suffix != ".md" \
-                        and not any(p.startswith(".") for p in relative.parts):
-                    files[prefix + relative.as_posix()] = path
+        for relative in walk_files(folder):
+            if not relative.endswith(".md"):
+                files[prefix + relative] = folder / relative
     return files
 
 
@@ -174,7 +172,8 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
         stale = [o for o in outputs if previous.get(output_file(o.site_path))
                  != fingerprints[output_file(o.site_path)]]
         bodies = BodyResolver(site, store, urls)
-        with Staging(output) as staging:
+        twin = twin_path(output, state_folder(config)) if output is not None else None
+        with choose_writer(output, twin, state, previous) as staging:
             for page, data in render_outputs(site, urls, bodies, stale, diagnostics, progress):
                 staging.write(output_file(page.site_path), data)
             if diagnostics.errors:
@@ -194,17 +193,27 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
             staging.write(".nojekyll", b"")
             if config.cname:
                 staging.write("CNAME", config.cname.encode() + b"\n")
+            index_state = None
             if config.search:
+                # The index is updated in place only over the site it was made for.
+                kept_from = output if output is not None and previous else None
                 try:
-                    for relative, data in build_index(site, store).items():
-                        staging.write(relative, data)
+                    files, index_state = build_index(
+                        site, store, state.search if state and kept_from else None,
+                        lambda relative: kept_from is not None
+                        and (kept_from / relative).is_file())
+                    for relative, index_file in files.items():
+                        if index_file is None:
+                            staging.keep(relative)
+                        else:
+                            staging.write(relative, index_file)
                 except IndexLimitError as error:
                     raise BuildError([Diagnostic(config.content_dir, 0, 0, str(error),
                                                  hint="spread the articles over more days")]
                                      ) from None
             if output is not None:
                 forget_state(config)
-            staging.commit()
+            twin_differs = staging.commit()
     warnings = sorted(diagnostics.warnings, key=Diagnostic.sort_key)
     pages = Counter(o.kind for o in outputs)
     held = held_back_summary(site)
@@ -214,7 +223,8 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
                       sorted_times(a.date for a in all_articles), selection.now.timestamp(),
                       selection.include_future, folder_identity(output), warnings,
                       scanned_ns, dict(pages), staging.files, held)
-        save_state(config, State(stamp, records, fingerprints))
+        save_state(config, State(stamp, records, fingerprints, index_state, staging.paths,
+                                 twin_differs, folder_identity(twin or output)))
     return BuildResult(site, pages, staging.files, time.perf_counter() - started, warnings,
                        output, staging.paths, [output_file(o.site_path) for o in stale],
                        held_back=held, notes=notes)
@@ -227,6 +237,17 @@ def existing_outputs(state: State | None, output: Path | None) -> dict[str, byte
         return {}
     return {relative: value for relative, value in state.outputs.items()
             if (output / relative).is_file()}
+
+
+def choose_writer(output: Path | None, twin: Path | None, state: State | None,
+                  previous: dict[str, bytes]) -> Staging | TwinUpdate:
+    """Update the twin when the last build left one that is known file by file, else
+    stage a complete new site."""
+    if output is not None and twin is not None and state is not None and previous \
+            and state.twin_differs is not None \
+            and folder_identity(twin) == state.twin != (-1, -1):
+        return TwinUpdate(output, twin, state.twin_differs, state.site_files)
+    return Staging(output, twin)
 
 
 def held_back_summary(site: Site) -> tuple[int, int, tuple[datetime, str] | None]:
@@ -260,92 +281,3 @@ def fingerprint_bytes(salt: bytes, relative: str, shown: bytes) -> bytes:
     digest.update(relative.encode() + b"\0")
     digest.update(shown)
     return digest.digest()
-
-
-class Staging:
-    """Files go into a sibling temporary folder; `commit` swaps it in place of the output
-    folder. Leaving the block without committing (an error, Ctrl-C) removes the staging
-    folder and leaves the previous site exactly as it was. With no output folder
-    (`digest check`) files are only counted.
-
-    A file whose bytes equal the previous build's is hard-linked from it rather than
-    written again: unchanged pages and index shards keep their inode and mtime, so a
-    rebuild after one edit really touches only the files that changed."""
-
-    def __init__(self, output: Path | None) -> None:
-        self.output = output
-        self.paths: set[str] = set()
-        self.previous: Path | None = None
-        self.staging = self.retired = Path()
-        if output is not None:
-            self.previous = output if output.is_dir() else None
-            self.staging = output.parent / f".{output.name}.tmp-{os.getpid()}"
-            self.retired = output.parent / f".{output.name}.old-{os.getpid()}"
-
-    def __enter__(self) -> Staging:
-        if self.output is not None:
-            self.output.parent.mkdir(parents=True, exist_ok=True)
-            # Leftovers of a killed earlier build carry our prefix; nothing else is removed.
-            for stale in self.output.parent.glob(f".{self.output.name}.tmp-*"):
-                shutil.rmtree(stale, ignore_errors=True)
-            self.staging.mkdir()
-        return self
-
-    @property
-    def files(self) -> int:
-        return len(self.paths)
-
-    def keep(self, relative: str) -> None:
-        """The previous build's file is still right: link it into the new site."""
-        self.paths.add(relative)
-        if self.output is None:
-            return
-        assert self.previous is not None, "only a previous site has files to keep"
-        target = self.staging / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.link(self.previous / relative, target)
-
-    def write(self, relative: str, data: bytes) -> None:
-        self.paths.add(relative)
-        if self.output is None:
-            return
-        target = self.staging / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if self.previous is None or not link_if_unchanged(self.previous / relative, data,
-                                                          target):
-            target.write_bytes(data)
-
-    def commit(self) -> None:
-        if self.output is None:
-            return
-        if self.output.exists():
-            self.output.rename(self.retired)
-        try:
-            self.staging.rename(self.output)
-        except OSError:
-            if self.retired.exists():
-                self.retired.rename(self.output)
-            raise
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.output is not None:
-            shutil.rmtree(self.staging, ignore_errors=True)
-            shutil.rmtree(self.retired, ignore_errors=True)
-
-
-def write_atomically(output: Path, files: dict[str, bytes | Path]) -> None:
-    """Write a whole set of files as one swap (used by tests and small tools)."""
-    with Staging(output) as staging:
-        for relative, data in sorted(files.items()):
-            staging.write(relative, data.read_bytes() if isinstance(data, Path) else data)
-        staging.commit()
-
-
-def link_if_unchanged(old: Path, data: bytes, target: Path) -> bool:
-    try:
-        if old.stat().st_size != len(data) or old.read_bytes() != data:
-            return False
-        os.link(old, target)
-    except OSError:  # missing, or a file system without hard links: just write
-        return False
-    return True

@@ -11,7 +11,8 @@ code) is in the salt instead (build.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from digest.feeds import Feed
@@ -20,6 +21,7 @@ from digest.model import (
     ArchiveYear,
     ArticlePage,
     CompanyPage,
+    Site,
     TopicPage,
 )
 
@@ -30,6 +32,10 @@ def link(page: CompanyPage | TopicPage) -> Value:
     return (page.name, page.url)
 
 
+def hashed(value: Value) -> bytes:
+    return hashlib.blake2b(repr(value).encode(), digest_size=16).digest()
+
+
 def card(page: ArticlePage) -> Value:
     """An article as list pages, timelines and redirects show it."""
     article = page.article
@@ -38,24 +44,54 @@ def card(page: ArticlePage) -> Value:
             tuple(link(t) for t in page.topics))
 
 
-def body(page: ArticlePage, by_source: Mapping[str, str]) -> Value:
-    """The rendered body as shown: its content key and the URLs its links resolve to."""
-    return (page.article.body, tuple((path, by_source.get(path)) for path in
-                                     page.article.links))
+class Depends:
+    """The values each output of one site shows; each article's card is made once."""
 
+    def __init__(self, site: Site) -> None:
+        self.by_source = site.by_source
+        # Each card is hashed once here; the pages that list it carry only the hash.
+        self.cards = {id(page): hashed(card(page)) for page in site.articles}
 
-def article(page: ArticlePage, by_source: Mapping[str, str]) -> Value:
-    companies = tuple((c.name, c.url, c.entry.website if c.entry else None)
-                      for c in page.companies)
-    return (card(page), page.article, page.local_updated, page.reading_minutes,
-            body(page, by_source), companies,
-            tuple(card(p) for p in page.related),
-            card(page.previous) if page.previous else None,
-            card(page.next) if page.next else None)
+    def card(self, page: ArticlePage) -> bytes:
+        return self.cards[id(page)]
 
+    def listing(self, pages: Sequence[ArticlePage]) -> Value:
+        return tuple(self.cards[id(page)] for page in pages)
 
-def cards(pages: Sequence[ArticlePage]) -> Value:
-    return tuple(card(p) for p in pages)
+    def body(self, page: ArticlePage) -> Value:
+        """The rendered body as shown: its content key and the URLs its links reach."""
+        return (page.article.body, tuple((path, self.by_source.get(path))
+                                         for path in page.article.links))
+
+    def article(self, page: ArticlePage) -> Value:
+        companies = tuple((c.name, c.url, c.entry.website if c.entry else None)
+                          for c in page.companies)
+        return (self.card(page), page.article, page.local_updated, page.reading_minutes,
+                self.body(page), companies, self.listing(page.related),
+                self.card(page.previous) if page.previous else None,
+                self.card(page.next) if page.next else None)
+
+    def company(self, page: CompanyPage) -> Value:
+        timeline = tuple((year, tuple((month.month, tuple(
+            (entry.date, entry.kind, entry.title, entry.anchor, self.card(entry.article))
+            for entry in month.entries)) for month in months))
+            for year, months in page.timeline)
+        return (company_summary(page), link(page.parent) if page.parent else None,
+                tuple(link(unit) for unit in page.subsidiaries), tuple(page.coverage),
+                timeline)
+
+    def archive_month(self, month: ArchiveMonth) -> Value:
+        return (month.year, month.month, month.url, self.listing(month.articles))
+
+    def archive_year(self, year: ArchiveYear) -> Value:
+        return (year.year, year.url, year.count,
+                tuple(self.archive_month(m) for m in year.months))
+
+    def feed(self, value: Feed) -> Value:
+        entries = tuple((e.id, e.url, e.title, e.published, e.updated, e.summary, e.authors,
+                         e.categories, self.body(e.content) if e.content else None)
+                        for e in value.entries)
+        return (value.title, value.description, value.home_url, value.folder, entries)
 
 
 def topic(page: TopicPage) -> Value:
@@ -66,29 +102,6 @@ def company_summary(page: CompanyPage) -> Value:
     return (page.slug, page.name, page.url, page.entry, len(page.articles))
 
 
-def company(page: CompanyPage) -> Value:
-    timeline = tuple((year, tuple((month.month, tuple(
-        (entry.date, entry.kind, entry.title, entry.anchor, card(entry.article))
-        for entry in month.entries)) for month in months)) for year, months in page.timeline)
-    return (company_summary(page), link(page.parent) if page.parent else None,
-            tuple(link(unit) for unit in page.subsidiaries), tuple(page.coverage), timeline)
-
-
-def archive_month(month: ArchiveMonth) -> Value:
-    return (month.year, month.month, month.url, cards(month.articles))
-
-
-def archive_year(year: ArchiveYear) -> Value:
-    return (year.year, year.url, year.count, tuple(archive_month(m) for m in year.months))
-
-
 def archive_index(years: Sequence[ArchiveYear]) -> Value:
     return tuple((y.year, y.url, y.count, tuple((m.month, m.url, len(m.articles))
                                                 for m in y.months)) for y in years)
-
-
-def feed(value: Feed, by_source: Mapping[str, str]) -> Value:
-    entries = tuple((e.id, e.url, e.title, e.published, e.updated, e.summary, e.authors,
-                     e.categories, body(e.content, by_source) if e.content else None)
-                    for e in value.entries)
-    return (value.title, value.description, value.home_url, value.folder, entries)

@@ -208,11 +208,11 @@ def list_outputs(site: Site, urls: Urls) -> list[Output]:
     """Every page, feed and machine-readable file of the site, in a stable order, each
     with what it shows (`depends`) for incremental builds."""
     per_page = site.config.per_page
-    by_source = site.by_source
+    shows = depends.Depends(site)
 
     def listing(path: str, kind: str, template: str, p: Pagination, context: dict[str, Any],
                 subject: object = ()) -> Output:
-        shown = (subject, p.number, p.total, p.previous_url, p.next_url, depends.cards(p.items))
+        shown = (subject, p.number, p.total, p.previous_url, p.next_url, shows.listing(p.items))
         return Output(path, kind, template, {**context, "pagination": p}, newest(p.items),
                       shown)
 
@@ -220,7 +220,7 @@ def list_outputs(site: Site, urls: Urls) -> list[Output]:
                for path, p in paginate(HOME, site.articles, per_page)]
     outputs += [Output(page.url, "article", "article.html", {"page": page},
                        page.article.updated or page.article.date,
-                       depends.article(page, by_source), (page.article.body,))
+                       shows.article(page), (page.article.body,))
                 for page in site.articles]
     outputs.append(Output(TOPICS, "list", "topics.html", {"topics": site.topics},
                           newest(site.articles), tuple(depends.topic(t) for t in site.topics)))
@@ -232,21 +232,21 @@ def list_outputs(site: Site, urls: Urls) -> list[Output]:
                           newest(site.articles),
                           tuple(depends.company_summary(c) for c in site.companies)))
     outputs += [Output(company.url, "company", "company.html", {"company": company},
-                       newest(company.articles), depends.company(company))
+                       newest(company.articles), shows.company(company))
                 for company in site.companies]
     outputs.append(Output(ARCHIVE, "list", "archive.html", {"years": site.years},
                           newest(site.articles), depends.archive_index(site.years)))
     for year in site.years:
         outputs.append(Output(year.url, "archive", "archive_year.html", {"year": year},
                               newest([p for m in year.months for p in m.articles]),
-                              depends.archive_year(year)))
+                              shows.archive_year(year)))
         outputs += [Output(month.url, "archive", "archive_month.html",
                            {"year": year, "month": month}, newest(month.articles),
-                           ((year.year, year.url), depends.archive_month(month)))
+                           ((year.year, year.url), shows.archive_month(month)))
                     for month in year.months]
-    outputs += feed_outputs(site, urls)
+    outputs += feed_outputs(site, urls, shows)
     outputs += [Output(alias, "other", "redirect.html", {"target": page}, None,
-                       depends.card(page))
+                       shows.card(page))
                 for page in site.articles for alias in page.article.aliases]
     if site.config.search:
         outputs.append(Output(SEARCH, "other", "search.html", {}))
@@ -256,13 +256,13 @@ def list_outputs(site: Site, urls: Urls) -> list[Output]:
     return outputs
 
 
-def feed_outputs(site: Site, urls: Urls) -> list[Output]:
+def feed_outputs(site: Site, urls: Urls, shows: depends.Depends) -> list[Output]:
     feeds = [site_feed(site, urls)]
     feeds += [topic_feed(topic, site, urls) for topic in site.topics]
     feeds += [company_feed(company, site, urls, EVENT_LABELS) for company in site.companies]
     outputs = []
     for feed in feeds:
-        shown = depends.feed(feed, site.by_source)
+        shown = shows.feed(feed)
         bodies = tuple(e.content.article.body for e in feed.entries if e.content)
         outputs += [Output(feed_path(feed.folder, name), "feed", f"feeds/{name}",
                            {"feed": feed}, None, shown, bodies)

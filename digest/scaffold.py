@@ -60,7 +60,7 @@ A company profile in Markdown. Articles that name the company or an alias are li
 its page, in a timeline.
 '''
 
-GITIGNORE = "site/\n.digest-cache/\n__pycache__/\n"
+GITIGNORE = "site/\n.site.*\n.digest-cache/\n__pycache__/\n"
 
 # GitHub's official Pages actions. The schedule rebuilds hourly so that articles dated
 # in the future go live by themselves.

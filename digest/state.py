@@ -139,15 +139,22 @@ class State:
     files: dict[str, Any]  # content file → content.FileRecord
     outputs: dict[str, bytes]  # output file → fingerprint of what it shows
     search: Any = None  # search.indexer's incremental data
-    extra: dict[str, Any] = field(default_factory=dict)
+    site_files: set[str] = field(default_factory=set)  # every file of the built site
+    twin_differs: set[str] | None = None  # files in which the twin differs (output.py)
+    twin: tuple[int, int] = (-1, -1)  # identity of the twin folder
 
 
-def state_paths(config: Config) -> tuple[Path, Path] | None:
+def state_folder(config: Config) -> Path | None:
+    """The folder of one output folder's build state (and of its twin, output.py)."""
     if config.cache_path is None:
         return None
     name = hashlib.blake2b(str(config.output_path).encode(), digest_size=8).hexdigest()
-    folder = config.cache_path / "build"
-    return folder / f"{name}.stamp", folder / f"{name}.state"
+    return config.cache_path / "build" / name
+
+
+def state_paths(config: Config) -> tuple[Path, Path] | None:
+    folder = state_folder(config)
+    return (folder / "stamp", folder / "state") if folder is not None else None
 
 
 def _load(path: Path) -> Any:

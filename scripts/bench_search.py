@@ -69,19 +69,22 @@ def peak():
             return int(line.split()[1]) * 1024
 
 from digest.build import load
+from digest.cache import MarkdownCache
 from digest.config import load_config
 from digest.errors import Diagnostics
 from digest.search.indexer import build_index
 
 started = time.perf_counter()
-site = load(load_config(Path(sys.argv[1])), Diagnostics())
-loaded = time.perf_counter()
-after_load = peak()
-files = build_index(site)
+config = load_config(Path(sys.argv[1]))
+with MarkdownCache(config.cache_path) as store:
+    site, _ = load(config, Diagnostics(), store=store)
+    loaded = time.perf_counter()
+    after_load = peak()
+    files, _ = build_index(site, store)
 done = time.perf_counter()
 print(json.dumps({"load_s": loaded - started, "index_s": done - loaded,
                   "articles": len(site.articles), "files": len(files),
-                  "bytes": sum(map(len, files.values())),
+                  "bytes": sum(len(data or b"") for data in files.values()),
                   "hwm_after_load": after_load, "hwm_after_index": peak()}))
 """
 PAGEFIND_PAGE = """<!doctype html>

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.build import write_atomically
+from digest.output import write_atomically
 from tests.conftest import RunDigest
 
 

@@ -117,3 +117,15 @@ def test_site_template_overrides_theme_file_by_file(tmp_path: Path) -> None:
     assert "<h1>Lost at Business Digest</h1>" in (tmp_path / "site/404.html").read_text()
     article = (tmp_path / "site/2024/01/one/index.html").read_text()
     assert '<article class="article">' in article  # still the theme's article.html
+
+
+def test_shipped_unicode_classes_are_what_python_computes() -> None:
+    """unicode_classes.py is generated (python -m digest.search.tokenizer), not typed."""
+    import unicodedata
+
+    from digest.search import unicode_classes
+    from digest.search.tokenizer import character_classes
+
+    if unicodedata.unidata_version != unicode_classes.UNIDATA_VERSION:
+        pytest.skip("another Unicode version: the tokenizer computes its classes itself")
+    assert character_classes() == (unicode_classes.MARKS, unicode_classes.WORD)

@@ -7,6 +7,7 @@ that hold its terms, and the same site always gives the same bytes.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
@@ -16,7 +17,7 @@ import sys
 import zlib
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
@@ -95,7 +96,20 @@ def document_impacts(fields: dict[str, str]) -> dict[str, int]:
     return {term: table[x] for term, x in weighted.items()}
 
 
-def document_fields(page: ArticlePage, store: MarkdownCache) -> dict[str, str]:
+@dataclass(frozen=True)
+class Source:
+    """Everything one document's postings are made of: equal sources, equal postings.
+    The body is its key in the Markdown store (the text is a function of it)."""
+
+    title: str
+    companies: str
+    topics: str
+    summary: str
+    body: str
+    facets: tuple[str, ...]  # #c:company, #t:topic, #y:year filter terms
+
+
+def document_source(page: ArticlePage) -> Source:
     article = page.article
     names: list[str] = []
     for company in page.companies:
@@ -104,53 +118,104 @@ def document_fields(page: ArticlePage, store: MarkdownCache) -> dict[str, str]:
             names.extend(company.entry.aliases)
     topics = [t.name for t in page.topics] + [a for t in page.topics if t.entry
                                               for a in t.entry.aliases]
-    return {"title": article.title, "companies": " ; ".join(names),
-            "topics": " ; ".join(topics), "summary": article.summary,
-            "body": store.get(article.body).text}
+    facets = (*(f"#c:{c.slug}" for c in page.companies), *(f"#t:{t.slug}" for t in page.topics),
+              f"#y:{page.local_date.year}")
+    return Source(article.title, " ; ".join(names), " ; ".join(topics), article.summary,
+                  article.body, facets)
 
 
-# Documents shared with forked workers: set before the pool starts, never pickled.
-_DOCUMENTS: list[Document] = []
+def source_impacts(source: Source, store: MarkdownCache) -> dict[str, int]:
+    impacts = document_impacts({"title": source.title, "companies": source.companies,
+                                "topics": source.topics, "summary": source.summary,
+                                "body": store.get(source.body).text})
+    impacts.update(dict.fromkeys(source.facets, 1))
+    return impacts
+
+
+# Work shared with forked workers: set before the pool starts, never pickled.
+_SOURCES: list[Source] = []
 _STORE: MarkdownCache | None = None
 
 
 def _impacts_of(index: int) -> dict[str, int]:
     assert _STORE is not None
-    return document_impacts(document_fields(_DOCUMENTS[index].page, _STORE))
+    return source_impacts(_SOURCES[index], _STORE)
 
 
-def all_impacts(documents: list[Document], store: MarkdownCache
-                ) -> Iterable[dict[str, int]]:
-    """Impacts of every document in id order, in worker processes for large sites."""
-    global _DOCUMENTS, _STORE
-    store.fetch(document.page.article.body for document in documents)  # before forking
-    _DOCUMENTS, _STORE = documents, store
+def all_impacts(sources: list[Source], store: MarkdownCache) -> Iterable[dict[str, int]]:
+    """Impacts of every source in order, in worker processes for large sites."""
+    global _SOURCES, _STORE
+    store.fetch(source.body for source in sources)  # before forking
+    _SOURCES, _STORE = sources, store
     try:
-        if len(documents) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
+        if len(sources) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
                 and sys.platform == "linux":
             with multiprocessing.get_context("fork").Pool() as pool:
-                yield from pool.imap(_impacts_of, range(len(documents)), chunksize=64)
+                yield from pool.imap(_impacts_of, range(len(sources)), chunksize=64)
         else:
-            yield from map(_impacts_of, range(len(documents)))
+            yield from map(_impacts_of, range(len(sources)))
     finally:
-        _DOCUMENTS, _STORE = [], None
+        _SOURCES, _STORE = [], None
 
 
-def build_postings(documents: list[Document], store: MarkdownCache) -> dict[str, array[int]]:
-    """term → [id, impact, id, impact, …] with ids ascending (documents come in id order)."""
-    postings: dict[str, array[int]] = {}
-    for document, impacts in zip(documents, all_impacts(documents, store), strict=True):
-        page = document.page
-        impacts.update({f"#c:{c.slug}": 1 for c in page.companies})
-        impacts.update({f"#t:{t.slug}": 1 for t in page.topics})
-        impacts[f"#y:{page.local_date.year}"] = 1
+@dataclass
+class IndexState:
+    """What the next build needs to update the index instead of making it again."""
+
+    sources: dict[int, Source]  # document id → what its postings were made of
+    postings: dict[str, array[int]]
+    shards: dict[tuple[str, ...], str]  # a shard's terms → its file, while they are clean
+
+
+def add_postings(postings: dict[str, array[int]], documents: list[tuple[int, Source]],
+                 store: MarkdownCache, dirty: set[str]) -> None:
+    """Insert documents (in id order) into the postings, keeping ids ascending."""
+    for (identifier, _), impacts in zip(documents, all_impacts([s for _, s in documents],
+                                                                store), strict=True):
         for term, impact in impacts.items():
             values = postings.get(term)
             if values is None:
                 values = postings[term] = array("i")  # ids < 2^31 until the year 7700
-            values.append(document.id)
-            values.append(impact)
-    return postings
+            if not values or values[-2] < identifier:
+                values.append(identifier)
+                values.append(impact)
+            else:
+                at = 2 * bisect.bisect_left(values[0::2], identifier)
+                values[at:at] = array("i", (identifier, impact))
+            dirty.add(term)
+
+
+def remove_postings(postings: dict[str, array[int]], documents: list[tuple[int, Source]],
+                    store: MarkdownCache, dirty: set[str]) -> None:
+    for (identifier, _), impacts in zip(documents, all_impacts([s for _, s in documents],
+                                                                store), strict=True):
+        for term in impacts:
+            values = postings[term]
+            at = 2 * bisect.bisect_left(values[0::2], identifier)
+            del values[at:at + 2]
+            if not values:
+                del postings[term]
+            dirty.add(term)
+
+
+def update_postings(sources: dict[int, Source], previous: IndexState | None,
+                    store: MarkdownCache) -> tuple[dict[str, array[int]], set[str] | None]:
+    """The postings of `sources`: the previous ones updated for the documents that
+    changed, else built afresh. Also the terms whose postings changed (None: all)."""
+    if previous is not None:
+        try:
+            dirty: set[str] = set()
+            postings = previous.postings
+            gone = [(i, s) for i, s in previous.sources.items() if sources.get(i) != s]
+            new = [(i, s) for i, s in sources.items() if previous.sources.get(i) != s]
+            remove_postings(postings, gone, store, dirty)
+            add_postings(postings, sorted(new, key=lambda item: item[0]), store, dirty)
+            return postings, dirty
+        except KeyError:  # an old body left the store: build afresh
+            pass
+    postings = {}
+    add_postings(postings, sorted(sources.items(), key=lambda item: item[0]), store, set())
+    return postings, None
 
 
 def utf16_order(term: str) -> bytes:
@@ -199,7 +264,7 @@ def dump(data: Any) -> bytes:
                       sort_keys=True).encode("utf-8")
 
 
-def named(folder: str, data: bytes, files: dict[str, bytes]) -> str:
+def named(folder: str, data: bytes, files: dict[str, bytes | None]) -> str:
     name = f"{folder}/{hashlib.sha256(data).hexdigest()[:12]}.json"
     files[f"search/{name}"] = data
     return name
@@ -220,16 +285,31 @@ def metadata(page: ArticlePage) -> list[Any]:
             [c.name for c in page.companies], [t.name for t in page.topics]]
 
 
-def build_index(site: Site, store: MarkdownCache) -> dict[str, bytes]:
-    """Every search file, keyed by its path under the site root."""
+def build_index(site: Site, store: MarkdownCache, previous: IndexState | None = None,
+                exists: Callable[[str], bool] = lambda relative: False
+                ) -> tuple[dict[str, bytes | None], IndexState]:
+    """Every search file, keyed by its path under the site root; None for a file that
+    is unchanged since `previous` and `exists` in the output folder (keep it)."""
     documents = assign_ids(site.articles)
-    postings = build_postings(documents, store)
-    files: dict[str, bytes] = {}
+    sources = {document.id: document_source(document.page) for document in documents}
+    postings, dirty = update_postings(sources, previous, store)
+    files: dict[str, bytes | None] = {}
 
     shards = []
+    known = previous.shards if previous is not None and dirty is not None else {}
+    names: dict[tuple[str, ...], str] = {}
     for shard in cut_shards(sorted(postings, key=utf16_order), postings):
-        data = dump({"terms": shard, "postings": [delta_encode(postings[t]) for t in shard]})
-        shards.append([shard[0], named("s", data, files)])
+        key = tuple(shard)
+        name = known.get(key)
+        if name is not None and exists(f"search/{name}") and dirty is not None \
+                and dirty.isdisjoint(shard):
+            files[f"search/{name}"] = None
+        else:
+            data = dump({"terms": shard,
+                         "postings": [delta_encode(postings[t]) for t in shard]})
+            name = named("s", data, files)
+        names[key] = name
+        shards.append([shard[0], name])
 
     shift = chunk_shift_for(documents)
     by_chunk: dict[int, dict[str, Any]] = defaultdict(dict)
@@ -252,4 +332,4 @@ def build_index(site: Site, store: MarkdownCache) -> dict[str, bytes]:
         "weights": {"k1": K1, "b": B, "length": REFERENCE_LENGTH, "scale": SCALE},
     }
     files["search/index.json"] = dump(manifest)
-    return files
+    return files, IndexState(sources, postings, names)

@@ -1,0 +1,252 @@
+"""Writing the site. The output folder is only ever replaced whole, in one atomic step
+(renameat2 RENAME_EXCHANGE on Linux), so a failed or interrupted build leaves the
+previous site as it was.
+
+Two ways to make the new site, both ending in that exchange:
+- `Staging`: every file goes into a fresh sibling folder (unchanged ones hard-linked
+  from the current site). Used for clean builds.
+- `TwinUpdate`: the sibling `.site.twin` holds the site before the current one. An
+  incremental build brings it up to date by touching only the files that differ (those
+  the last build changed, and those this build changes), then exchanges it with the
+  current site, which becomes the next twin. Cost: proportional to the change.
+
+Files in the twin are never modified in place: they may share an inode with the live
+site, so each is replaced by a rename.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import shutil
+from pathlib import Path
+
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2
+
+
+def exchange(first: Path, second: Path) -> None:
+    """Swap two folders atomically: each name then points at the other's contents."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        renameat2 = None
+    if renameat2 is not None:
+        if renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second),
+                     RENAME_EXCHANGE) == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+            raise OSError(code, os.strerror(code), str(second))
+    # No atomic exchange here (another OS, or a file system without it): three renames.
+    parked = second.with_name(second.name + ".exchange")
+    second.rename(parked)
+    first.rename(second)
+    parked.rename(first)
+
+
+def twin_path(output: Path, keep_in: Path | None) -> Path:
+    """Where the twin of `output` lives: in the cache folder (out of the editors' way
+    and out of `git status`) when that is on the same file system, else beside it."""
+    if keep_in is not None:
+        try:
+            keep_in.mkdir(parents=True, exist_ok=True)
+            if keep_in.stat().st_dev == output.parent.stat().st_dev:
+                return keep_in / "twin"
+        except OSError:
+            pass
+    return output.with_name(f".{output.name}.twin")
+
+
+def dirty(twin: Path) -> Path:
+    return twin.with_name(twin.name + "-dirty")
+
+
+def replace_file(target: Path, data: bytes | None, source: Path | None = None) -> None:
+    """Put `data` (or a hard link to `source`) at `target` by rename, never in place."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        if source is not None:
+            os.link(source, temporary)
+        else:
+            temporary.write_bytes(data or b"")
+        os.replace(temporary, target)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source is not None:
+            os.link(source, temporary)
+        else:
+            temporary.write_bytes(data or b"")
+        os.replace(temporary, target)
+
+
+class Staging:
+    """Files go into a sibling temporary folder; `commit` exchanges it with the output
+    folder, and the previous site is kept as the twin for the next incremental build.
+    Leaving the block without committing (an error, Ctrl-C) removes the staging folder
+    and leaves the previous site exactly as it was. With no output folder (`digest
+    check`) files are only counted.
+
+    A file whose bytes equal the previous build's is hard-linked from it rather than
+    written again: unchanged pages and index shards keep their inode and mtime."""
+
+    def __init__(self, output: Path | None, twin: Path | None = None) -> None:
+        self.output = output
+        self.twin = twin  # where the old site goes (None: it is deleted)
+        self.paths: set[str] = set()
+        self.changed: set[str] = set()  # written with bytes that differ from the old site
+        self.previous: Path | None = None
+        self.staging = Path()
+        self.committed = False
+        if output is not None:
+            self.previous = output if output.is_dir() else None
+            self.staging = output.parent / f".{output.name}.tmp-{os.getpid()}"
+
+    def __enter__(self) -> Staging:
+        if self.output is not None:
+            self.output.parent.mkdir(parents=True, exist_ok=True)
+            # Leftovers of a killed earlier build carry our prefix; nothing else is removed.
+            for stale in self.output.parent.glob(f".{self.output.name}.tmp-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            self.staging.mkdir()
+        return self
+
+    @property
+    def files(self) -> int:
+        return len(self.paths)
+
+    def keep(self, relative: str) -> None:
+        """The previous build's file is still right: link it into the new site."""
+        self.paths.add(relative)
+        if self.output is None:
+            return
+        assert self.previous is not None, "only a previous site has files to keep"
+        target = self.staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(self.previous / relative, target)
+
+    def write(self, relative: str, data: bytes) -> None:
+        self.paths.add(relative)
+        if self.output is None:
+            return
+        target = self.staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if self.previous is None or not link_if_unchanged(self.previous / relative, data,
+                                                          target):
+            target.write_bytes(data)
+            self.changed.add(relative)
+
+    def commit(self) -> set[str] | None:
+        """Swap the new site in. Returns the files in which the twin (the old site)
+        differs from the new one, or None when there is no twin."""
+        if self.output is None:
+            return None
+        if self.twin is not None:
+            for stale in (self.twin, dirty(self.twin)):
+                shutil.rmtree(stale, ignore_errors=True)
+        if self.previous is None:
+            self.staging.rename(self.output)
+            self.committed = True
+            return None
+        exchange(self.staging, self.output)
+        self.committed = True
+        old = self.staging
+        if self.twin is None:
+            shutil.rmtree(old, ignore_errors=True)
+            return None
+        removed = {path.relative_to(old).as_posix() for path in old.rglob("*")
+                   if not path.is_dir() and path.relative_to(old).as_posix() not in self.paths}
+        old.rename(self.twin)
+        return self.changed | removed
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.output is not None and not self.committed:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+
+class TwinUpdate:
+    """Bring the twin (the site before the current one) up to date and exchange it with
+    the current site. `twin_differs`: files in which the twin differs from the current
+    site (recorded by the last build); `current`: every file of the current site."""
+
+    def __init__(self, output: Path, twin: Path, twin_differs: set[str], current: set[str]
+                 ) -> None:
+        self.output = output
+        self.clean_twin = twin
+        self.twin_differs = twin_differs
+        self.current = current
+        self.paths: set[str] = set()
+        self.changed: set[str] = set()
+        self.twin = dirty(twin)
+        self.committed = False
+
+    def __enter__(self) -> TwinUpdate:
+        # From here on the twin is "dirty": if this build stops half-way, the next one
+        # finds no twin and stages a full copy instead.
+        self.clean_twin.rename(self.twin)
+        return self
+
+    @property
+    def files(self) -> int:
+        return len(self.paths)
+
+    def keep(self, relative: str) -> None:
+        self.paths.add(relative)
+        if relative in self.twin_differs:
+            replace_file(self.twin / relative, None, self.output / relative)
+
+    def write(self, relative: str, data: bytes) -> None:
+        self.paths.add(relative)
+        if relative in self.current:
+            try:
+                if (self.output / relative).read_bytes() == data:
+                    self.keep(relative)
+                    return
+            except OSError:
+                pass
+        self.changed.add(relative)
+        replace_file(self.twin / relative, data)
+
+    def commit(self) -> set[str]:
+        gone = (self.current | self.twin_differs) - self.paths
+        for relative in sorted(gone):
+            target = self.twin / relative
+            target.unlink(missing_ok=True)
+            remove_empty_parents(target.parent, self.twin)
+        exchange(self.twin, self.output)
+        self.committed = True
+        self.twin.rename(self.clean_twin)
+        return self.changed | (self.current - self.paths)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self.committed:
+            shutil.rmtree(self.twin, ignore_errors=True)
+
+
+def remove_empty_parents(folder: Path, top: Path) -> None:
+    while folder != top:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def write_atomically(output: Path, files: dict[str, bytes | Path]) -> None:
+    """Write a whole set of files as one swap (used by tests and small tools)."""
+    with Staging(output) as staging:
+        for relative, data in sorted(files.items()):
+            staging.write(relative, data.read_bytes() if isinstance(data, Path) else data)
+        staging.commit()
+
+
+def link_if_unchanged(old: Path, data: bytes, target: Path) -> bool:
+    try:
+        if old.stat().st_size != len(data) or old.read_bytes() != data:
+            return False
+        os.link(old, target)
+    except OSError:  # missing, or a file system without hard links: just write
+        return False
+    return True
