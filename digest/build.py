@@ -38,8 +38,10 @@ from digest.state import (
     code_fingerprint,
     folder_identity,
     forget_state,
+    input_locator,
     load_stamp,
     load_state,
+    racy_hashes,
     save_state,
     scan_inputs,
     settings_key,
@@ -141,10 +143,13 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
     theme = default_theme_path()
     scanned_ns = time.time_ns()
     inputs = scan_inputs(config, theme) if output is not None else {}
+    # hashed before anything is read, so they describe at most what this build saw
+    racy = racy_hashes(inputs, scanned_ns, input_locator(config, theme))
     settings = settings_key(config, selection.include_drafts, selection.include_future)
     if output is not None:
         stamp = load_stamp(config)
-        if stamp is not None and stamp.settings == settings and stamp.trusts(inputs) \
+        if stamp is not None and stamp.settings == settings \
+                and stamp.trusts(inputs, input_locator(config, theme)) \
                 and stamp.output == folder_identity(output) \
                 and stamp.publishes_same(selection.now):
             return BuildResult(None, Counter(stamp.pages), stamp.files,
@@ -222,7 +227,7 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
         stamp = Stamp(VERSION, code_fingerprint(), settings, inputs,
                       sorted_times(a.date for a in all_articles), selection.now.timestamp(),
                       selection.include_future, folder_identity(output), warnings,
-                      scanned_ns, dict(pages), staging.files, held)
+                      scanned_ns, racy, dict(pages), staging.files, held)
         save_state(config, State(stamp, records, fingerprints, index_state, staging.paths,
                                  twin_differs, folder_identity(twin or output)))
     return BuildResult(site, pages, staging.files, time.perf_counter() - started, warnings,

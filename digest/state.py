@@ -21,7 +21,7 @@ import hashlib
 import os
 import pickle
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -59,6 +59,31 @@ def settings_key(config: Config, include_drafts: bool, include_future: bool) -> 
     """Everything besides files that the built site depends on."""
     text = repr((config, include_drafts, include_future, str(config.output_path)))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def content_hash(path: Path) -> str:
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+    except OSError:
+        return ""
+
+
+def racy_hashes(inputs: InputStamps, scanned_ns: int, locate: Callable[[str], Path]
+                ) -> dict[str, str]:
+    """Content hashes of the inputs too recent for their stat to be trusted."""
+    return {key: content_hash(locate(key)) for key, (mtime, _) in inputs.items()
+            if mtime >= scanned_ns - RACY_NS}
+
+
+def input_locator(config: Config, theme: Path) -> Callable[[str], Path]:
+    """The file behind a key of `scan_inputs`."""
+    folders = {"content": config.content_path, "templates": config.templates_path,
+               "theme": theme}
+
+    def locate(key: str) -> Path:
+        kind, _, relative = key.partition(":")
+        return folders[kind] / relative if relative else config.root / key
+    return locate
 
 
 def scan_folder(folder: Path, prefix: str, stamps: InputStamps) -> None:
@@ -114,16 +139,22 @@ class Stamp:
     output: tuple[int, int]  # identity of the output folder after the swap
     warnings: list[Diagnostic]
     scanned_ns: int  # when the inputs were stat'ed (see `trusts`)
+    racy: dict[str, str]  # content hashes of inputs modified just before the scan
     pages: dict[str, int]  # output kind → count, for the summary
     files: int
     held_back: tuple[int, int, tuple[datetime, str] | None]  # drafts, scheduled, next due
 
-    def trusts(self, inputs: InputStamps) -> bool:
+    def trusts(self, inputs: InputStamps, locate: Callable[[str], Path]) -> bool:
         """Equal stats prove equal files only for files older than the scan by more than
         the file system's timestamp granularity: a file saved twice within one tick, same
-        size, looks unchanged ("racy git"). Such a file is checked by content instead."""
+        size, looks unchanged ("racy git"). Such a file is compared by content."""
+        if self.inputs != inputs:
+            return False
         racy = self.scanned_ns - RACY_NS
-        return self.inputs == inputs and all(mtime < racy for mtime, _ in inputs.values())
+        for key, (mtime, _) in inputs.items():
+            if mtime >= racy and self.racy.get(key) != content_hash(locate(key)):
+                return False
+        return True
 
     def publishes_same(self, now: datetime) -> bool:
         """Would `now` publish the same articles as the last build's now?"""
