@@ -19,7 +19,7 @@ from digest.config import Config
 from digest.content import FileRecord, load_content, walk_files
 from digest.errors import BuildError, Diagnostic, Diagnostics, UsageError
 from digest.model import Selection, Site, build_site
-from digest.output import Staging, TwinUpdate, twin_path
+from digest.output import MARKER, Staging, TwinUpdate, read_marker, twin_path
 from digest.render import (
     BodyResolver,
     Output,
@@ -150,7 +150,7 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
         stamp = load_stamp(config)
         if stamp is not None and stamp.settings == settings \
                 and stamp.trusts(inputs, input_locator(config, theme)) \
-                and stamp.output == folder_identity(output) \
+                and stamp.output == read_marker(output) \
                 and stamp.publishes_same(selection.now):
             return BuildResult(None, Counter(stamp.pages), stamp.files,
                                time.perf_counter() - started, stamp.warnings, output,
@@ -210,12 +210,18 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
                     for relative, index_file in files.items():
                         if index_file is None:
                             staging.keep(relative)
+                            fingerprints[relative] = previous.get(relative, b"")
                         else:
                             staging.write(relative, index_file)
+                            fingerprints[relative] = hashlib.blake2b(
+                                index_file, digest_size=16).digest()
                 except IndexLimitError as error:
                     raise BuildError([Diagnostic(config.content_dir, 0, 0, str(error),
                                                  hint="spread the articles over more days")]
                                      ) from None
+            marker = site_marker({output_file(o.site_path): fingerprints[output_file(o.site_path)]
+                                  for o in outputs}, staging.paths)
+            staging.write(MARKER, marker.encode() + b"\n")
             if output is not None:
                 forget_state(config)
             twin_differs = staging.commit()
@@ -226,7 +232,7 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
         all_articles = [p.article for p in site.articles] + [h.article for h in site.held_back]
         stamp = Stamp(VERSION, code_fingerprint(), settings, inputs,
                       sorted_times(a.date for a in all_articles), selection.now.timestamp(),
-                      selection.include_future, folder_identity(output), warnings,
+                      selection.include_future, marker, warnings,
                       scanned_ns, racy, dict(pages), staging.files, held)
         save_state(config, State(stamp, records, fingerprints, index_state, staging.paths,
                                  twin_differs, folder_identity(twin or output)))
@@ -238,7 +244,7 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
 def existing_outputs(state: State | None, output: Path | None) -> dict[str, bytes]:
     """The previous build's fingerprints of the files still in the output folder (a
     file deleted by hand, or a folder replaced since, is simply made again)."""
-    if state is None or output is None or state.stamp.output != folder_identity(output):
+    if state is None or output is None or state.stamp.output != read_marker(output):
         return {}
     return {relative: value for relative, value in state.outputs.items()
             if (output / relative).is_file()}
@@ -253,6 +259,16 @@ def choose_writer(output: Path | None, twin: Path | None, state: State | None,
             and folder_identity(twin) == state.twin != (-1, -1):
         return TwinUpdate(output, twin, state.twin_differs, state.site_files)
     return Staging(output, twin)
+
+
+def site_marker(fingerprints: Mapping[str, bytes], paths: set[str]) -> str:
+    """A digest of what the site holds: the fingerprint of each rendered output, and the
+    names of the other files (search files are named by their content; static files are
+    fingerprinted by their stat, which is no business of the marker's)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for relative in sorted(paths):
+        digest.update(relative.encode() + b"\0" + fingerprints.get(relative, b"") + b"\0")
+    return digest.hexdigest()
 
 
 def held_back_summary(site: Site) -> tuple[int, int, tuple[datetime, str] | None]:

@@ -22,6 +22,11 @@ import os
 import shutil
 from pathlib import Path
 
+# Written into every built site: what the build state says this folder holds. A build
+# reuses files of an output folder only when its marker matches its state, so a folder
+# restored together with the cache folder (the Pages workflow) is built incrementally.
+MARKER = ".digest-build"
+
 AT_FDCWD = -100
 RENAME_EXCHANGE = 2
 
@@ -45,6 +50,13 @@ def exchange(first: Path, second: Path) -> None:
     second.rename(parked)
     first.rename(second)
     parked.rename(first)
+
+
+def read_marker(output: Path) -> str:
+    try:
+        return (output / MARKER).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def twin_path(output: Path, keep_in: Path | None) -> Path:

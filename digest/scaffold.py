@@ -97,6 +97,18 @@ jobs:
       - name: Configure Pages
         id: pages
         uses: actions/configure-pages@v5
+      # The last run's build state and site: digest then renders only what changed.
+      # (The twin copy of the site is rebuilt on the runner, not stored.)
+      - name: Restore the build state
+        uses: actions/cache@v4
+        with:
+          path: |
+            .digest-cache
+            site
+            !.digest-cache/build/*/twin
+            !.digest-cache/build/*/twin-dirty
+          key: digest-${{ github.run_id }}-${{ github.run_attempt }}
+          restore-keys: digest-
       - name: Build
         run: digest build --base-url "${{ steps.pages.outputs.base_url }}/"
       - name: Upload

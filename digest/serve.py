@@ -19,6 +19,7 @@ from digest.build import build
 from digest.config import Config, load_config
 from digest.errors import DigestError
 from digest.model import Selection
+from digest.state import state_folder
 
 EVENTS_PATH = "/__digest/events"
 # Injected into served pages only (never into built files): reload on a new build, show
@@ -162,7 +163,8 @@ def serve(root: Path, port: int, selection: Selection,
                              output_dir=str(site.folder))
             result = build(config, selection=selection)
             site.publish(BuildState(site.state.generation + 1, ""))
-            report(f"built {result.files} files in {result.seconds:.2f} s")
+            report(f"built {result.files} files in {result.seconds:.2f} s "
+                   f"({len(result.rendered)} of {sum(result.pages.values())} pages rendered)")
         except DigestError as error:
             text = "\n".join(d.format() for d in error.diagnostics)
             site.publish(BuildState(site.state.generation, text))
@@ -182,4 +184,8 @@ def serve(root: Path, port: int, selection: Selection,
         site.publish(site.state)
         server.shutdown()
         server.server_close()
-        shutil.rmtree(scratch, ignore_errors=True)
+        # the build state of this session's folder is of no use to any later session
+        config = replace(load_config(root), output_dir=str(site.folder))
+        for folder in (scratch, state_folder(config)):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)

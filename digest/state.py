@@ -22,7 +22,7 @@ import os
 import pickle
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from importlib import metadata
@@ -56,8 +56,10 @@ def code_fingerprint() -> str:
 
 
 def settings_key(config: Config, include_drafts: bool, include_future: bool) -> str:
-    """Everything besides files that the built site depends on."""
-    text = repr((config, include_drafts, include_future, str(config.output_path)))
+    """Everything besides files that the built site depends on. Where the project, its
+    cache and its output live does not change a byte of the site."""
+    shown = replace(config, root=Path(), cache_dir="", output_dir="")
+    text = repr((shown, include_drafts, include_future))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
@@ -136,7 +138,7 @@ class Stamp:
     article_times: list[float]  # every article's date (timestamp), sorted
     built_at: float  # the build's "now"
     include_future: bool
-    output: tuple[int, int]  # identity of the output folder after the swap
+    output: str  # the marker of the output folder it built (output.MARKER)
     warnings: list[Diagnostic]
     scanned_ns: int  # when the inputs were stat'ed (see `trusts`)
     racy: dict[str, str]  # content hashes of inputs modified just before the scan

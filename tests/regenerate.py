@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from digest.output import MARKER
 from tests.conftest import GOLDEN, INVALID, run_cli
 
 
@@ -23,7 +24,7 @@ def regenerate_golden() -> None:
         shutil.rmtree(expected, ignore_errors=True)
         # Theme assets are copied verbatim; the golden site covers what digest generates.
         shutil.copytree(output, expected, ignore=lambda folder, names:
-                        ["static"] if Path(folder) == output else [])
+                        ["static", MARKER] if Path(folder) == output else [])
     print(f"wrote {expected.relative_to(GOLDEN.parent.parent)}")
 
 

@@ -240,3 +240,24 @@ def test_an_edit_that_keeps_size_and_mtime_is_still_seen(example_site: Path) -> 
     assert path.stat().st_size == stat.st_size
     result = site.build(example_site / "site")
     assert not result.unchanged and result.rendered
+
+
+def test_a_site_restored_with_its_cache_is_built_incrementally(example_site: Path) -> None:
+    """What the Pages workflow does: a fresh checkout (new mtimes everywhere), and the
+    site and cache folder restored from the last run (new inodes)."""
+    site = Site(example_site, random.Random(0))
+    site.build(example_site / "site")
+    edit_body(site)
+    site.build(example_site / "site")  # now there is a twin, which the cache leaves out
+    restored = example_site / "restored"
+    shutil.copytree(example_site / "site", restored)
+    shutil.rmtree(example_site / "site")
+    restored.rename(example_site / "site")
+    shutil.rmtree(example_site / ".digest-cache/build" / next(
+        p.name for p in (example_site / ".digest-cache/build").iterdir()) / "twin")
+    for path in (example_site / "content").rglob("*"):
+        os.utime(path)
+    edit_body(site)
+    result = site.build(example_site / "site")
+    pages = [p for p in result.rendered if not p.endswith(("feed.xml", "rss.xml", "feed.json"))]
+    assert len(pages) == 1, pages

@@ -33,6 +33,16 @@ def test_init_builds_at_once_and_never_overwrites(digest: RunDigest, tmp_path: P
     assert "pip install ." in steps and any(s.startswith("digest build") for s in steps)
     assert workflow["permissions"] == {"contents": "read", "pages": "write",
                                        "id-token": "write"}
+    # incremental deploys: the build state and the last site are restored before the build
+    build_steps = workflow["jobs"]["build"]["steps"]
+    cache = next(s for s in build_steps if s.get("uses", "").startswith("actions/cache@"))
+    cached = cache["with"]["path"].split()
+    assert ".digest-cache" in cached and "site" in cached
+    assert "!.digest-cache/build/*/twin" in cached, "the twin is not worth storing"
+    assert cache["with"]["key"].startswith("digest-${{ github.run_id }}")
+    assert cache["with"]["restore-keys"] == "digest-", "a new key each run, restored by prefix"
+    order = [s.get("name") for s in build_steps]
+    assert order.index(cache["name"]) < order.index("Build")
 
     (site / "content/companies/example-co.md").write_text("edited by an editor\n")
     before = snapshot(site)

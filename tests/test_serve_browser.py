@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -89,3 +90,11 @@ def test_edit_reloads_errors_overlay_and_recovery(
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=10) == 0
     assert process.stdout is not None and "stopped" in process.stdout.read()
+    # every save after the first build was an incremental rebuild
+    assert process.stderr is not None
+    builds = [tuple(map(int, match)) for match in re.findall(
+        r"\((\d+) of (\d+) pages rendered\)", process.stderr.read())]
+    assert len(builds) >= 3, builds
+    assert builds[0][0] == builds[0][1], "the first build renders everything"
+    assert all(rendered < total / 2 for rendered, total in builds[1:]), builds
+    assert not list((example_site / ".digest-cache/build").glob("*")), "no state left over"
