@@ -64,6 +64,20 @@ class BuildResult:
     unchanged: bool = False  # nothing changed: the build stopped after checking
     held_back: tuple[int, int, tuple[datetime, str] | None] = (0, 0, None)
     notes: list[str] = field(default_factory=list)  # e.g. why the state was not used
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+
+
+class Laps:
+    """Seconds spent in each step of a build, for `digest build --timings`."""
+
+    def __init__(self, started: float) -> None:
+        self.last = started
+        self.laps: dict[str, float] = {}
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = now - self.last
+        self.last = now
 
 
 def current_time(environ: Mapping[str, str] = os.environ) -> datetime:
@@ -156,6 +170,8 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
                                time.perf_counter() - started, stamp.warnings, output,
                                unchanged=True, held_back=stamp.held_back)
     notes: list[str] = []
+    lap = Laps(started)
+    lap("check inputs")
     try:
         state = load_state(config)
     except StateProblem as problem:
@@ -164,11 +180,13 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
         state = None
     if state is not None and state.stamp.settings != settings:
         state = replace(state, outputs={}, search=None)  # other settings: reuse only parsing
+    lap("load state")
     diagnostics = Diagnostics()
     with nullcontext(store) if store else MarkdownCache(config.cache_path) as store:
         site, records = load(config, diagnostics, selection, store,
                              state.files if state else None,
                              state.stamp.scanned_ns - RACY_NS if state else 0)
+        lap("read content, site model")
         urls = Urls(config.base_url)
         outputs = list_outputs(site, urls)
         salt = output_salt(config, settings, theme)
@@ -176,6 +194,7 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
         previous = existing_outputs(state, output)
         stale = [o for o in outputs if previous.get(output_file(o.site_path))
                  != fingerprints[output_file(o.site_path)]]
+        lap("list outputs")
         bodies = BodyResolver(site, store, urls)
         twin = twin_path(output, state_folder(config)) if output is not None else None
         with choose_writer(output, twin, state, previous) as staging:
@@ -183,6 +202,7 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
                 staging.write(output_file(page.site_path), data)
             if diagnostics.errors:
                 raise BuildError(diagnostics)
+            lap("render")
             for relative in fingerprints.keys() - {output_file(o.site_path) for o in stale}:
                 staging.keep(relative)
             for relative, path in static_files(config).items():
@@ -198,6 +218,7 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
             staging.write(".nojekyll", b"")
             if config.cname:
                 staging.write("CNAME", config.cname.encode() + b"\n")
+            lap("keep unchanged, static files")
             index_state = None
             if config.search:
                 # The index is updated in place only over the site it was made for.
@@ -219,12 +240,14 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
                     raise BuildError([Diagnostic(config.content_dir, 0, 0, str(error),
                                                  hint="spread the articles over more days")]
                                      ) from None
+            lap("search index")
             marker = site_marker({output_file(o.site_path): fingerprints[output_file(o.site_path)]
                                   for o in outputs}, staging.paths)
             staging.write(MARKER, marker.encode() + b"\n")
             if output is not None:
                 forget_state(config)
             twin_differs = staging.commit()
+            lap("swap")
     warnings = sorted(diagnostics.warnings, key=Diagnostic.sort_key)
     pages = Counter(o.kind for o in outputs)
     held = held_back_summary(site)
@@ -236,9 +259,10 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
                       scanned_ns, racy, dict(pages), staging.files, held)
         save_state(config, State(stamp, records, fingerprints, index_state, staging.paths,
                                  twin_differs, folder_identity(twin or output)))
+        lap("save state")
     return BuildResult(site, pages, staging.files, time.perf_counter() - started, warnings,
                        output, staging.paths, [output_file(o.site_path) for o in stale],
-                       held_back=held, notes=notes)
+                       held_back=held, notes=notes, timings=lap.laps)
 
 
 def existing_outputs(state: State | None, output: Path | None) -> dict[str, bytes]:

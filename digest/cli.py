@@ -102,6 +102,8 @@ def run_build(args: argparse.Namespace) -> tuple[Config, BuildResult]:
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
         print(summary(result, "built"))
+    if getattr(args, "timings", False):
+        print(" · ".join(f"{step} {seconds:.2f} s" for step, seconds in result.timings.items()))
     return config, result
 
 
@@ -231,6 +233,8 @@ def make_parser() -> argparse.ArgumentParser:
                             help="override [tool.digest] base_url, e.g. "
                                  "https://example.github.io/repo/")
     build_verb.add_argument("--output", metavar="DIR", help="override the output folder")
+    build_verb.add_argument("--timings", action="store_true",
+                            help="print the seconds spent in each step")
     check = verb("check", command_check,
                  "validate everything the build does, plus links, files and names, "
                  "without writing")

@@ -17,7 +17,6 @@ from typing import Any
 
 from digest.feeds import Feed
 from digest.model import (
-    ArchiveMonth,
     ArchiveYear,
     ArticlePage,
     CompanyPage,
@@ -80,12 +79,10 @@ class Depends:
                 tuple(link(unit) for unit in page.subsidiaries), tuple(page.coverage),
                 timeline)
 
-    def archive_month(self, month: ArchiveMonth) -> Value:
-        return (month.year, month.month, month.url, self.listing(month.articles))
-
-    def archive_year(self, year: ArchiveYear) -> Value:
-        return (year.year, year.url, year.count,
-                tuple(self.archive_month(m) for m in year.months))
+    def archive_year(self, year: ArchiveYear, headlines: int) -> Value:
+        return (year.year, year.url, year.count, headlines,
+                tuple((m.month, m.url, len(m.articles), self.listing(m.articles[:headlines]))
+                      for m in year.months))
 
     def feed(self, value: Feed) -> Value:
         entries = tuple((e.id, e.url, e.title, e.published, e.updated, e.summary, e.authors,

@@ -42,6 +42,10 @@ from digest.urls import (
 
 Progress = Callable[[int, int], None]
 PARALLEL_THRESHOLD = 400  # pages; below it forking workers costs more than it saves
+# Archives stay readable and small at any size (issue 8: no page over 200 KB at 10,000
+# articles): a year page shows each month's newest headlines, a month page 100 articles.
+YEAR_HEADLINES = 10
+ARCHIVE_PER_PAGE = 100
 EVENT_LABELS = {"article": "Report", "ipo": "IPO", "earnings": "Earnings",
                 "acquisition": "Acquisition", "restructuring": "Restructuring",
                 "regulation": "Regulation", "funding": "Funding", "partnership": "Partnership",
@@ -237,13 +241,15 @@ def list_outputs(site: Site, urls: Urls) -> list[Output]:
     outputs.append(Output(ARCHIVE, "list", "archive.html", {"years": site.years},
                           newest(site.articles), depends.archive_index(site.years)))
     for year in site.years:
-        outputs.append(Output(year.url, "archive", "archive_year.html", {"year": year},
+        outputs.append(Output(year.url, "archive", "archive_year.html",
+                              {"year": year, "headlines": YEAR_HEADLINES},
                               newest([p for m in year.months for p in m.articles]),
-                              shows.archive_year(year)))
-        outputs += [Output(month.url, "archive", "archive_month.html",
-                           {"year": year, "month": month}, newest(month.articles),
-                           ((year.year, year.url), shows.archive_month(month)))
-                    for month in year.months]
+                              shows.archive_year(year, YEAR_HEADLINES)))
+        for month in year.months:
+            outputs += [listing(path, "archive", "archive_month.html", p,
+                                {"year": year, "month": month},
+                                (year.year, year.url, month.month, len(month.articles)))
+                        for path, p in paginate(month.url, month.articles, ARCHIVE_PER_PAGE)]
     outputs += feed_outputs(site, urls, shows)
     outputs += [Output(alias, "other", "redirect.html", {"target": page}, None,
                        shows.card(page))

@@ -129,3 +129,22 @@ def test_shipped_unicode_classes_are_what_python_computes() -> None:
     if unicodedata.unidata_version != unicode_classes.UNIDATA_VERSION:
         pytest.skip("another Unicode version: the tokenizer computes its classes itself")
     assert character_classes() == (unicode_classes.MARKS, unicode_classes.WORD)
+
+
+def test_archives_stay_small_however_busy_a_month_is(tmp_path: Path) -> None:
+    from digest.build import build
+
+    for number in range(105):
+        write(tmp_path / f"content/articles/a{number:03d}.md",
+              f"---\ntitle: Report {number:03d}\ndate: 2024-05-{number % 28 + 1:02d}\n---\n"
+              "Text.\n")
+    result = build(load_config(tmp_path), selection=Selection(datetime(2030, 1, 1, tzinfo=UTC)))
+    site = tmp_path / "site"
+    year = (site / "archive/2024/index.html").read_text(encoding="utf-8")
+    assert year.count('<li><a href="/2024/05/report-') == 10, "ten headlines a month"
+    assert "All 105 articles of May 2024" in year
+    first = (site / "archive/2024/05/index.html").read_text(encoding="utf-8")
+    second = (site / "archive/2024/05/page/2/index.html").read_text(encoding="utf-8")
+    assert first.count('class="teaser"') == 100 and second.count('class="teaser"') == 5
+    assert 'rel="next" href="/archive/2024/05/page/2/"' in first
+    assert result.pages["archive"] == 3  # the year and the month's two pages
