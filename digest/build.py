@@ -270,8 +270,9 @@ def existing_outputs(state: State | None, output: Path | None) -> dict[str, byte
     file deleted by hand, or a folder replaced since, is simply made again)."""
     if state is None or output is None or state.stamp.output != read_marker(output):
         return {}
+    present = set(walk_files(output))
     return {relative: value for relative, value in state.outputs.items()
-            if (output / relative).is_file()}
+            if relative in present}
 
 
 def choose_writer(output: Path | None, twin: Path | None, state: State | None,

@@ -47,6 +47,7 @@ class MarkdownCache:
         self.db: sqlite3.Connection | None = None
         self.used: set[str] = set()
         self.loaded: dict[str, RenderedMarkdown] = {}
+        self.forgettable: set[str] | None = None  # None: prune whatever was not used
 
     def __enter__(self) -> MarkdownCache:
         if self.folder is not None:
@@ -103,11 +104,19 @@ class MarkdownCache:
         """Mark bodies still in use, though not rendered this session."""
         self.used.update(keys)
 
+    def forget_only(self, keys: Iterable[str]) -> None:
+        """On close, drop just these entries (bodies the last build used and this one no
+        longer does) instead of every entry not used: cost follows the change."""
+        self.forgettable = set(keys)
+
     def close(self, prune: bool = True) -> None:
         if self.db is None:
             return
         try:
-            if prune:
+            if prune and self.forgettable is not None:
+                self.db.executemany("DELETE FROM markdown WHERE key = ?",
+                                    [(key,) for key in self.forgettable - self.used])
+            elif prune:
                 self.db.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY)")
                 self.db.executemany("INSERT INTO used VALUES (?)", [(k,) for k in self.used])
                 self.db.execute("DELETE FROM markdown WHERE key NOT IN (SELECT key FROM used)")

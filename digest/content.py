@@ -143,8 +143,7 @@ def markdown_files(folder: Path) -> list[Path]:
     """*.md below folder, sorted, skipping hidden and editor-temporary files."""
     return [folder / relative for relative in walk_files(folder)
             if relative.endswith(".md")
-            and not any(part.startswith("_") for part in relative.split("/"))
-            and (folder / relative).is_file()]
+            and not any(part.startswith("_") for part in relative.split("/"))]
 
 
 def read_text(path: Path, shown: str, diagnostics: Diagnostics) -> str | None:
@@ -258,6 +257,8 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
         elif isinstance(record.entry, TopicEntry):
             content.topics.append(record.entry)
     bodies.keep(entry_bodies(content))
+    if previous:
+        bodies.forget_only(body_key(record.entry) for record in previous.values())
     if not content.articles and not diagnostics.errors:
         diagnostics.warning(f"{config.content_dir}/articles", 0, 0, "no articles found",
                             "add Markdown files with front matter under content/articles/")
@@ -266,6 +267,10 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
 
 def entry_bodies(content: Content) -> list[str]:
     return [a.body for a in content.articles] + [c.body for c in content.companies]
+
+
+def body_key(entry: Entry | None) -> str:
+    return entry.body if isinstance(entry, Article | CompanyEntry) else ""
 
 
 def read_bytes(path: Path, shown: str, diagnostics: Diagnostics) -> bytes | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 
 from digest.model import ArticlePage, CompanyPage, Site, TopicPage
 from digest.urls import Urls
@@ -74,20 +75,19 @@ def topic_feed(topic: TopicPage, site: Site, urls: Urls) -> Feed:
 
 def company_feed(company: CompanyPage, site: Site, urls: Urls, labels: dict[str, str]) -> Feed:
     """The company's timeline: its articles, and the dated events they report."""
+    items = (item for _year, months in company.timeline for month in months
+             for item in month.entries)
     entries = []
-    for _year, months in company.timeline:
-        for month in months:
-            for item in month.entries:
-                entry = article_entry(item.article, urls, TERM_FEEDS_FULL)
-                if item.kind != "article":
-                    moment = datetime(item.date.year, item.date.month, item.date.day,
-                                      tzinfo=site.config.tz)
-                    entry = FeedEntry(
-                        id=f"{entry.url}#{item.anchor}", url=f"{entry.url}#{item.anchor}",
-                        title=f"{labels[item.kind]}: {item.title}", published=moment,
-                        updated=moment, summary=f"{company.name}: {item.title}",
-                        content=None, authors=(), categories=(labels[item.kind],))
-                entries.append(entry)
-    entries = entries[: site.config.feed_entries]
+    for item in islice(items, site.config.feed_entries):  # newest first: the first N
+        entry = article_entry(item.article, urls, TERM_FEEDS_FULL)
+        if item.kind != "article":
+            moment = datetime(item.date.year, item.date.month, item.date.day,
+                              tzinfo=site.config.tz)
+            entry = FeedEntry(
+                id=f"{entry.url}#{item.anchor}", url=f"{entry.url}#{item.anchor}",
+                title=f"{labels[item.kind]}: {item.title}", published=moment,
+                updated=moment, summary=f"{company.name}: {item.title}",
+                content=None, authors=(), categories=(labels[item.kind],))
+        entries.append(entry)
     return Feed(f"{company.name} · {site.config.title}", f"Timeline of {company.name}",
                 urls.absolute(company.url), company.url, entries)

@@ -365,9 +365,18 @@ def assign_related(pages: list[ArticlePage], companies: list[CompanyPage],
             for _ in range(weight):
                 scores.update(window)
         del scores[mine]
+        # Only candidates scoring at least the limit-th best score can make the list.
+        floor = 0
+        if len(scores) > limit:
+            tally = Counter(scores.values())
+            seen = 0
+            for floor in sorted(tally, reverse=True):
+                seen += tally[floor]
+                if seen >= limit:
+                    break
         # (-score, distance, position) packed into one int, so the heap compares ints
         keys = [(-score * count + abs(other - mine)) * count + other
-                for other, score in scores.items()]
+                for other, score in scores.items() if score >= floor]
         page.related = [pages[key % count] for key in heapq.nsmallest(limit, keys)]
 
 
