@@ -148,3 +148,15 @@ def test_archives_stay_small_however_busy_a_month_is(tmp_path: Path) -> None:
     assert first.count('class="teaser"') == 100 and second.count('class="teaser"') == 5
     assert 'rel="next" href="/archive/2024/05/page/2/"' in first
     assert result.pages["archive"] == 3  # the year and the month's two pages
+
+
+def test_the_reused_converter_keeps_nothing_between_texts() -> None:
+    """render_markdown resets one converter per process: ids, footnotes and
+    abbreviations of one text must not leak into the next."""
+    text = ("## Intro\n\nA claim[^1] about the *HTML* API.\n\n[^1]: A source.\n\n"
+            "*[API]: Application Programming Interface\n\n## Intro\n")
+    first = render_markdown(text)
+    other = render_markdown("## Intro\n\nNo notes, no API here.\n")
+    assert render_markdown(text) == first
+    assert 'id="intro"' in other.html and "footnote" not in other.html
+    assert "<abbr" not in other.html

@@ -168,8 +168,9 @@ class IndexState:
 
 
 def add_postings(postings: dict[str, array[int]], documents: list[tuple[int, Source]],
-                 store: MarkdownCache, dirty: set[str]) -> None:
-    """Insert documents (in id order) into the postings, keeping ids ascending."""
+                 store: MarkdownCache, dirty: set[str] | None) -> None:
+    """Insert documents (in id order) into the postings, keeping ids ascending; note the
+    terms touched in `dirty` (None: a new index, where every term is new anyway)."""
     for (identifier, _), impacts in zip(documents, all_impacts([s for _, s in documents],
                                                                 store), strict=True):
         for term, impact in impacts.items():
@@ -182,7 +183,8 @@ def add_postings(postings: dict[str, array[int]], documents: list[tuple[int, Sou
             else:
                 at = 2 * bisect.bisect_left(values[0::2], identifier)
                 values[at:at] = array("i", (identifier, impact))
-            dirty.add(term)
+        if dirty is not None:
+            dirty.update(impacts)
 
 
 def remove_postings(postings: dict[str, array[int]], documents: list[tuple[int, Source]],
@@ -195,7 +197,7 @@ def remove_postings(postings: dict[str, array[int]], documents: list[tuple[int, 
             del values[at:at + 2]
             if not values:
                 del postings[term]
-            dirty.add(term)
+        dirty.update(impacts)
 
 
 def update_postings(sources: dict[int, Source], previous: IndexState | None,
@@ -214,7 +216,7 @@ def update_postings(sources: dict[int, Source], previous: IndexState | None,
         except KeyError:  # an old body left the store: build afresh
             pass
     postings = {}
-    add_postings(postings, sorted(sources.items(), key=lambda item: item[0]), store, set())
+    add_postings(postings, sorted(sources.items(), key=lambda item: item[0]), store, None)
     return postings, None
 
 
