@@ -5,26 +5,31 @@ or interrupted build leaves the previous site untouched."""
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections import Counter
 from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from digest.cache import MarkdownCache
-from digest.config import Config
+from digest.config import Config, current_time, default_theme_path
 from digest.content import FileRecord, load_content, walk_files
-from digest.errors import BuildError, Diagnostic, Diagnostics, UsageError
+from digest.errors import BuildError, Diagnostic, Diagnostics
 from digest.model import Selection, Site, build_site
-from digest.output import MARKER, Staging, TwinUpdate, read_marker, twin_path
+from digest.output import (
+    MARKER,
+    Staging,
+    TwinUpdate,
+    check_output_folder,
+    read_marker,
+    twin_path,
+)
 from digest.render import (
     BodyResolver,
     Output,
     Progress,
-    default_theme_path,
     list_outputs,
     render_outputs,
 )
@@ -38,15 +43,12 @@ from digest.state import (
     code_fingerprint,
     folder_identity,
     forget_state,
-    input_locator,
-    load_stamp,
     load_state,
-    racy_hashes,
     save_state,
-    scan_inputs,
-    settings_key,
+    scan_build,
     sorted_times,
     state_folder,
+    up_to_date,
 )
 from digest.urls import FILES_PREFIX, Urls, output_file, static_path
 
@@ -80,19 +82,6 @@ class Laps:
         self.last = now
 
 
-def current_time(environ: Mapping[str, str] = os.environ) -> datetime:
-    """Now, or the moment SOURCE_DATE_EPOCH fixes (reproducible-builds.org convention)."""
-    epoch = environ.get("SOURCE_DATE_EPOCH")
-    if epoch is None:
-        return datetime.now(UTC)
-    try:
-        return datetime.fromtimestamp(int(epoch), UTC)
-    except (ValueError, OverflowError, OSError):
-        raise UsageError([Diagnostic("SOURCE_DATE_EPOCH", 0, 0,
-                                     f"SOURCE_DATE_EPOCH must be whole seconds, got '{epoch}'",
-                                     hint="e.g. SOURCE_DATE_EPOCH=$(date +%s)")]) from None
-
-
 def load(config: Config, diagnostics: Diagnostics, selection: Selection | None = None,
          store: MarkdownCache | None = None,
          previous: Mapping[str, FileRecord] | None = None, trusted_before_ns: int = 0
@@ -122,30 +111,6 @@ def static_files(config: Config) -> dict[str, Path]:
     return files
 
 
-def check_output_folder(config: Config) -> Path:
-    """Refuse an output folder that is, contains, or lies inside the editors' sources:
-    the swap replaces the whole folder, so it must hold nothing but built files."""
-    output = config.output_path
-    refusal = None
-    for protected, what in ((config.root, "the project folder"),
-                            (config.content_path, "the content folder"),
-                            (config.templates_path, "the templates folder")):
-        protected = protected.resolve()
-        if protected.is_relative_to(output):
-            refusal = f"it is or contains {what}"
-        elif what != "the project folder" and output.is_relative_to(protected):
-            refusal = f"it is inside {what}"
-        if refusal:
-            raise UsageError([Diagnostic(
-                "pyproject.toml", 0, 0, f"refusing to build into '{output}': {refusal}",
-                hint="set [tool.digest] output_dir (or --output) to a folder of its own, "
-                     "such as 'site'")])
-    if output.exists() and not output.is_dir():
-        raise UsageError([Diagnostic(str(output), 0, 0, "output path exists and is not a folder",
-                                     hint="remove the file or choose another output_dir")])
-    return output
-
-
 def build(config: Config, *, write: bool = True, selection: Selection | None = None,
           progress: Progress | None = None, store: MarkdownCache | None = None
           ) -> BuildResult:
@@ -155,17 +120,11 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
     selection = selection or Selection(current_time())
     output = check_output_folder(config) if write else None
     theme = default_theme_path()
-    scanned_ns = time.time_ns()
-    inputs = scan_inputs(config, theme) if output is not None else {}
-    # hashed before anything is read, so they describe at most what this build saw
-    racy = racy_hashes(inputs, scanned_ns, input_locator(config, theme))
-    settings = settings_key(config, selection.include_drafts, selection.include_future)
+    scan = scan_build(config, theme, selection.include_drafts, selection.include_future)
+    settings, inputs, scanned_ns, racy = scan.settings, scan.inputs, scan.scanned_ns, scan.racy
     if output is not None:
-        stamp = load_stamp(config)
-        if stamp is not None and stamp.settings == settings \
-                and stamp.trusts(inputs, input_locator(config, theme)) \
-                and stamp.output == read_marker(output) \
-                and stamp.publishes_same(selection.now):
+        stamp = up_to_date(config, theme, scan, read_marker(output), selection.now)
+        if stamp is not None:
             return BuildResult(None, Counter(stamp.pages), stamp.files,
                                time.perf_counter() - started, stamp.warnings, output,
                                unchanged=True, held_back=stamp.held_back)

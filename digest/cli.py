@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from digest import __version__
-from digest.config import Config, load_config
+from digest.config import Config, current_time, load_config
 from digest.errors import Diagnostic, Diagnostics, DigestError, UsageError
 
 if TYPE_CHECKING:
@@ -44,18 +46,18 @@ def github_annotation(d: Diagnostic) -> str:
 def summary(result: BuildResult, verb: str) -> str:
     if result.unchanged:
         return (f"nothing changed: {result.files} files in {result.output} are up to date "
-                f"(checked in {result.seconds:.2f} s){held_back(result)}")
+                f"(checked in {result.seconds:.2f} s){held_back(result.held_back)}")
     kinds = ", ".join(f"{result.pages[k]} {k}" for k in PAGE_KINDS if result.pages[k])
     where = f" into {result.output}" if result.output else ""
     fresh = f"; {len(result.rendered)} rendered, the rest unchanged" \
         if len(result.rendered) < sum(result.pages.values()) else ""
     return (f"{verb} {sum(result.pages.values())} pages ({kinds}), {result.files} files"
-            f"{where} in {result.seconds:.2f} s{fresh}{held_back(result)}")
+            f"{where} in {result.seconds:.2f} s{fresh}{held_back(result.held_back)}")
 
 
-def held_back(result: BuildResult) -> str:
+def held_back(held: tuple[int, int, tuple[datetime, str] | None]) -> str:
     """What the build left out, and when the next scheduled article is due."""
-    drafts, scheduled, due = result.held_back
+    drafts, scheduled, due = held
     parts = [f"{drafts} draft(s)"] if drafts else []
     if due is not None:
         moment, path = due
@@ -89,22 +91,46 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
-def run_build(args: argparse.Namespace) -> tuple[Config, BuildResult]:
-    from digest.build import build, current_time
-    from digest.model import Selection
-
+def run_build(args: argparse.Namespace) -> Config:
     config = load_config(Path(args.root).resolve(), overrides(args))
-    with progress_bar(not args.quiet) as progress:
-        selection = Selection(current_time(), args.drafts, args.future)
-        result = build(config, selection=selection, progress=progress)
-    print_diagnostics(result.warnings)
+    now = current_time()
+    if not up_to_date_summary(config, now, args):
+        from digest.build import build
+        from digest.model import Selection
+
+        with progress_bar(not args.quiet) as progress:
+            result = build(config, selection=Selection(now, args.drafts, args.future),
+                           progress=progress)
+        print_diagnostics(result.warnings)
+        if not args.quiet:
+            for note in result.notes:
+                print(f"note: {note}", file=sys.stderr)
+            print(summary(result, "built"))
+        if getattr(args, "timings", False):
+            print(" · ".join(f"{step} {seconds:.2f} s"
+                             for step, seconds in result.timings.items()))
+    return config
+
+
+def up_to_date_summary(config: Config, now: datetime, args: argparse.Namespace) -> bool:
+    """Say so and stop when nothing changed, before anything heavy is imported: the
+    stat of every input against the last build's stamp (state.py)."""
+    from digest.config import default_theme_path
+    from digest.output import check_output_folder, read_marker
+    from digest.state import scan_build, up_to_date
+
+    started = time.perf_counter()
+    output = check_output_folder(config)
+    theme = default_theme_path()
+    scan = scan_build(config, theme, args.drafts, args.future)
+    stamp = up_to_date(config, theme, scan, read_marker(output), now)
+    if stamp is None:
+        return False
+    print_diagnostics(stamp.warnings)
     if not args.quiet:
-        for note in result.notes:
-            print(f"note: {note}", file=sys.stderr)
-        print(summary(result, "built"))
-    if getattr(args, "timings", False):
-        print(" · ".join(f"{step} {seconds:.2f} s" for step, seconds in result.timings.items()))
-    return config, result
+        print(f"nothing changed: {stamp.files} files in {output} are up to date (checked "
+              f"in {time.perf_counter() - started:.2f} s){held_back(stamp.held_back)}")
+    return True
 
 
 def command_build(args: argparse.Namespace) -> int:
@@ -113,7 +139,6 @@ def command_build(args: argparse.Namespace) -> int:
 
 
 def command_check(args: argparse.Namespace) -> int:
-    from digest.build import current_time
     from digest.check import check
     from digest.model import Selection
 
@@ -133,7 +158,6 @@ def command_check(args: argparse.Namespace) -> int:
 
 
 def command_new(args: argparse.Namespace) -> int:
-    from digest.build import current_time
     from digest.fields import DATE_HINT, parse_datetime
     from digest.new import create_article
 
@@ -152,7 +176,6 @@ def command_new(args: argparse.Namespace) -> int:
 
 
 def command_import(args: argparse.Namespace) -> int:
-    from digest.build import current_time
     from digest.importing import import_files
 
     config = load_config(Path(args.root).resolve())
@@ -170,7 +193,6 @@ def command_import(args: argparse.Namespace) -> int:
 
 
 def command_serve(args: argparse.Namespace) -> int:
-    from digest.build import current_time
     from digest.model import Selection
     from digest.serve import serve
 
@@ -189,7 +211,6 @@ def command_serve(args: argparse.Namespace) -> int:
 
 
 def command_init(args: argparse.Namespace) -> int:
-    from digest.build import current_time
     from digest.scaffold import scaffold
 
     folder = Path(args.folder)
@@ -203,7 +224,7 @@ def command_init(args: argparse.Namespace) -> int:
 def command_deploy(args: argparse.Namespace) -> int:
     from digest.deploy import deploy
 
-    config, _ = run_build(args)
+    config = run_build(args)
     deployed = deploy(config.root, config.output_path, args.branch,
                       None if args.no_push else args.remote, args.message)
     where = f" and pushed to {deployed.remote}" if deployed.remote else " (not pushed)"

@@ -6,14 +6,17 @@ keys and wrong types are diagnostics (with "did you mean"), never silently ignor
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from digest.errors import BuildError, Diagnostics, did_you_mean
+from digest.errors import BuildError, Diagnostic, Diagnostics, UsageError, did_you_mean
 
 PYPROJECT = "pyproject.toml"
 PERMALINK_FIELDS = ("year", "month", "day", "slug")
@@ -162,3 +165,22 @@ def check_values(config: Config, text: str, diagnostics: Diagnostics) -> None:
     if unknown or "slug" not in placeholders or not config.permalink.startswith("/"):
         problem("permalink", f"bad permalink '{config.permalink}'",
                 "start with '/' and use {slug}, optionally {year}, {month}, {day}")
+
+
+def current_time(environ: Mapping[str, str] = os.environ) -> datetime:
+    """Now, or the moment SOURCE_DATE_EPOCH fixes (reproducible-builds.org convention)."""
+    epoch = environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return datetime.now(UTC)
+    try:
+        return datetime.fromtimestamp(int(epoch), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise UsageError([Diagnostic("SOURCE_DATE_EPOCH", 0, 0,
+                                     f"SOURCE_DATE_EPOCH must be whole seconds, got '{epoch}'",
+                                     hint="e.g. SOURCE_DATE_EPOCH=$(date +%s)")]) from None
+
+
+def default_theme_path() -> Path:
+    """The theme inside the installed wheel, or templates/ of a source checkout."""
+    packaged = Path(__file__).parent / "theme"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"

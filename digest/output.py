@@ -22,6 +22,9 @@ import os
 import shutil
 from pathlib import Path
 
+from digest.config import Config
+from digest.errors import Diagnostic, UsageError
+
 # Written into every built site: what the build state says this folder holds. A build
 # reuses files of an output folder only when its marker matches its state, so a folder
 # restored together with the cache folder (the Pages workflow) is built incrementally.
@@ -29,6 +32,30 @@ MARKER = ".digest-build"
 
 AT_FDCWD = -100
 RENAME_EXCHANGE = 2
+
+
+def check_output_folder(config: Config) -> Path:
+    """Refuse an output folder that is, contains, or lies inside the editors' sources:
+    the swap replaces the whole folder, so it must hold nothing but built files."""
+    output = config.output_path
+    refusal = None
+    for protected, what in ((config.root, "the project folder"),
+                            (config.content_path, "the content folder"),
+                            (config.templates_path, "the templates folder")):
+        protected = protected.resolve()
+        if protected.is_relative_to(output):
+            refusal = f"it is or contains {what}"
+        elif what != "the project folder" and output.is_relative_to(protected):
+            refusal = f"it is inside {what}"
+        if refusal:
+            raise UsageError([Diagnostic(
+                "pyproject.toml", 0, 0, f"refusing to build into '{output}': {refusal}",
+                hint="set [tool.digest] output_dir (or --output) to a folder of its own, "
+                     "such as 'site'")])
+    if output.exists() and not output.is_dir():
+        raise UsageError([Diagnostic(str(output), 0, 0, "output path exists and is not a folder",
+                                     hint="remove the file or choose another output_dir")])
+    return output
 
 
 def exchange(first: Path, second: Path) -> None:

@@ -19,7 +19,7 @@ import jinja2
 
 from digest import depends
 from digest.cache import MarkdownCache
-from digest.config import Config
+from digest.config import Config, default_theme_path
 from digest.content import display_path
 from digest.errors import Diagnostic, Diagnostics
 from digest.feeds import FEED_FILES, FeedEntry, company_feed, site_feed, topic_feed
@@ -50,12 +50,6 @@ EVENT_LABELS = {"article": "Report", "ipo": "IPO", "earnings": "Earnings",
                 "acquisition": "Acquisition", "restructuring": "Restructuring",
                 "regulation": "Regulation", "funding": "Funding", "partnership": "Partnership",
                 "leadership": "Leadership", "product": "Product", "other": "Event"}
-
-
-def default_theme_path() -> Path:
-    """The theme inside the installed wheel, or templates/ of a source checkout."""
-    packaged = Path(__file__).parent / "theme"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
 
 
 @dataclass(frozen=True)

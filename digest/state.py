@@ -21,6 +21,7 @@ import hashlib
 import os
 import pickle
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -164,6 +165,39 @@ class Stamp:
             return True
         before = bisect.bisect_right(self.article_times, self.built_at)
         return before == bisect.bisect_right(self.article_times, now.timestamp())
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The inputs of a build as stat sees them, taken before anything is read."""
+
+    settings: str
+    inputs: InputStamps
+    scanned_ns: int
+    racy: dict[str, str]  # content hashes of the files too recent to trust by stat
+
+
+def scan_build(config: Config, theme: Path, include_drafts: bool, include_future: bool
+               ) -> Scan:
+    scanned_ns = time.time_ns()
+    inputs = scan_inputs(config, theme)
+    # hashed before anything is read, so they describe at most what this build saw
+    racy = racy_hashes(inputs, scanned_ns, input_locator(config, theme))
+    return Scan(settings_key(config, include_drafts, include_future), inputs, scanned_ns,
+                racy)
+
+
+def up_to_date(config: Config, theme: Path, scan: Scan, marker: str, now: datetime
+               ) -> Stamp | None:
+    """The last build's stamp if building now would change nothing: same settings and
+    inputs, the output folder still the one it built (`marker`), the same articles due.
+    Needs no import of Jinja2, Markdown or YAML: the CLI asks this first."""
+    stamp = load_stamp(config)
+    if stamp is not None and stamp.settings == scan.settings \
+            and stamp.trusts(scan.inputs, input_locator(config, theme)) \
+            and stamp.output == marker and stamp.publishes_same(now):
+        return stamp
+    return None
 
 
 @dataclass

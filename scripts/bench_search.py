@@ -450,7 +450,7 @@ def details(queries: list[Query], runs: dict[tuple[str, str], QueryRun]) -> list
 # -- main ---------------------------------------------------------------------------------
 
 def generate(root: Path, articles: int, seed: int) -> SyntheticSite:
-    from digest.render import default_theme_path
+    from digest.config import default_theme_path
 
     started = time.perf_counter()
     site = write_site(root, articles, seed, templates=TEMPLATES)
