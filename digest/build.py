@@ -33,7 +33,7 @@ from digest.render import (
     list_outputs,
     render_outputs,
 )
-from digest.search.indexer import IndexLimitError, build_index
+from digest.search.indexer import IndexLimitError, IndexState, build_index
 from digest.state import (
     RACY_NS,
     VERSION,
@@ -164,41 +164,14 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
             lap("render")
             for relative in fingerprints.keys() - {output_file(o.site_path) for o in stale}:
                 staging.keep(relative)
-            for relative, path in static_files(config).items():
-                stat = path.stat()
-                shown = repr((str(path), stat.st_mtime_ns, stat.st_size)).encode() \
-                    if stat.st_mtime_ns < scanned_ns - RACY_NS else path.read_bytes()
-                fingerprints[relative] = fingerprint_bytes(salt, relative, shown)
-                if previous.get(relative) == fingerprints[relative]:
-                    staging.keep(relative)
-                else:
-                    staging.write(relative, path.read_bytes())
-            # GitHub Pages: serve files as they are (no Jekyll), on a custom domain if set.
-            staging.write(".nojekyll", b"")
-            if config.cname:
-                staging.write("CNAME", config.cname.encode() + b"\n")
+            write_static_files(config, staging, salt, scanned_ns, previous, fingerprints)
             lap("keep unchanged, static files")
             index_state = None
             if config.search:
                 # The index is updated in place only over the site it was made for.
-                kept_from = output if output is not None and previous else None
-                try:
-                    files, index_state = build_index(
-                        site, store, state.search if state and kept_from else None,
-                        lambda relative: kept_from is not None
-                        and (kept_from / relative).is_file())
-                    for relative, index_file in files.items():
-                        if index_file is None:
-                            staging.keep(relative)
-                            fingerprints[relative] = previous.get(relative, b"")
-                        else:
-                            staging.write(relative, index_file)
-                            fingerprints[relative] = hashlib.blake2b(
-                                index_file, digest_size=16).digest()
-                except IndexLimitError as error:
-                    raise BuildError([Diagnostic(config.content_dir, 0, 0, str(error),
-                                                 hint="spread the articles over more days")]
-                                     ) from None
+                index_state = write_search_index(
+                    site, store, staging, state.search if state and previous else None,
+                    previous, fingerprints)
             lap("search index")
             marker = site_marker({output_file(o.site_path): fingerprints[output_file(o.site_path)]
                                   for o in outputs}, staging.paths)
@@ -222,6 +195,46 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
     return BuildResult(site, pages, staging.files, time.perf_counter() - started, warnings,
                        output, staging.paths, [output_file(o.site_path) for o in stale],
                        held_back=held, notes=notes, timings=lap.laps)
+
+
+def write_static_files(config: Config, staging: Staging | TwinUpdate, salt: bytes,
+                       scanned_ns: int, previous: Mapping[str, bytes],
+                       fingerprints: dict[str, bytes]) -> None:
+    """Static files, unchanged ones kept: a file is known by its stat, or by its bytes
+    while its stat is too recent to trust (state.RACY_NS)."""
+    for relative, path in static_files(config).items():
+        stat = path.stat()
+        shown = repr((str(path), stat.st_mtime_ns, stat.st_size)).encode() \
+            if stat.st_mtime_ns < scanned_ns - RACY_NS else path.read_bytes()
+        fingerprints[relative] = fingerprint_bytes(salt, relative, shown)
+        if previous.get(relative) == fingerprints[relative]:
+            staging.keep(relative)
+        else:
+            staging.write(relative, path.read_bytes())
+    # GitHub Pages: serve files as they are (no Jekyll), on a custom domain if set.
+    staging.write(".nojekyll", b"")
+    if config.cname:
+        staging.write("CNAME", config.cname.encode() + b"\n")
+
+
+def write_search_index(site: Site, store: MarkdownCache, staging: Staging | TwinUpdate,
+                       last: IndexState | None, previous: Mapping[str, bytes],
+                       fingerprints: dict[str, bytes]) -> IndexState:
+    """The search files: updated from `last` when there is one, unchanged ones kept."""
+    try:
+        files, index_state = build_index(site, store, last,
+                                         lambda relative: relative in previous)
+    except IndexLimitError as error:
+        raise BuildError([Diagnostic(site.config.content_dir, 0, 0, str(error),
+                                     hint="spread the articles over more days")]) from None
+    for relative, data in files.items():
+        if data is None:
+            staging.keep(relative)
+            fingerprints[relative] = previous[relative]
+        else:
+            staging.write(relative, data)
+            fingerprints[relative] = hashlib.blake2b(data, digest_size=16).digest()
+    return index_state
 
 
 def existing_outputs(state: State | None, output: Path | None) -> dict[str, bytes]:

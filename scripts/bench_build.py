@@ -91,9 +91,15 @@ def edit_body(path: Path, number: int) -> None:
 
 
 def edit_tags(path: Path, number: int) -> None:
+    """Swap the article's tags for two topics it does not have yet (a real change even
+    when the benchmark runs again on the same work folder)."""
     text = path.read_text(encoding="utf-8")
-    tag = ["Cloud", "Fintech", "Benchmarks"][number % 3]
-    text = re.sub(r"^tags:.*$", f"tags: [{tag}, IPO]", text, count=1, flags=re.MULTILINE)
+    line = re.search(r"^tags:.*$", text, flags=re.MULTILINE)
+    current = line.group(0) if line else ""
+    fresh = [tag for tag in ("Cloud", "Fintech", "Chips", "Gaming", "IPO", "Retail")
+             if tag not in current][number % 2: number % 2 + 2]
+    text = re.sub(r"^tags:.*$", f"tags: [{', '.join(fresh)}]", text, count=1,
+                  flags=re.MULTILINE)
     path.write_text(text, encoding="utf-8")
 
 
