@@ -92,7 +92,7 @@ def test_article_links_become_urls_and_files_are_published(digest: RunDigest,
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SEED = Path(__file__).resolve().parents[2] / "shared/seeds/000_3619a924b1370d17.txt"
+SEED = Path(__file__).resolve().parent / "fixtures" / "seed_000_3619a924b1370d17.txt"
 
 
 def front(path: Path) -> dict[str, Any]:

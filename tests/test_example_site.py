@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-SEED = REPO.parent / "shared" / "seeds" / "000_3619a924b1370d17.txt"
+SEED = REPO / "tests" / "fixtures" / "seed_000_3619a924b1370d17.txt"
 SEED_PAGE = "2023/05/alibaba-announces-exit-from-cloud-business-to-focus-on-core-operations/"
 
 
