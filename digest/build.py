@@ -37,6 +37,7 @@ from digest.search.indexer import IndexLimitError, IndexState, build_index
 from digest.state import (
     RACY_NS,
     VERSION,
+    KeptState,
     Stamp,
     State,
     StateProblem,
@@ -112,10 +113,10 @@ def static_files(config: Config) -> dict[str, Path]:
 
 
 def build(config: Config, *, write: bool = True, selection: Selection | None = None,
-          progress: Progress | None = None, store: MarkdownCache | None = None
-          ) -> BuildResult:
+          progress: Progress | None = None, store: MarkdownCache | None = None,
+          kept: KeptState | None = None) -> BuildResult:
     """Build the site, doing only what changed since the last build (the state in the
-    cache folder), or nothing at all when no input changed."""
+    cache folder, or `kept` in this process), or nothing at all when no input changed."""
     started = time.perf_counter()
     selection = selection or Selection(current_time())
     output = check_output_folder(config) if write else None
@@ -123,7 +124,9 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
     scan = scan_build(config, theme, selection.include_drafts, selection.include_future)
     settings, inputs, scanned_ns, racy = scan.settings, scan.inputs, scan.scanned_ns, scan.racy
     if output is not None:
-        stamp = up_to_date(config, theme, scan, read_marker(output), selection.now)
+        last = kept.state.stamp if kept is not None and kept.state is not None else None
+        stamp = None if kept is not None and last is None else up_to_date(
+            config, theme, scan, read_marker(output), selection.now, last)
         if stamp is not None:
             return BuildResult(None, Counter(stamp.pages), stamp.files,
                                time.perf_counter() - started, stamp.warnings, output,
@@ -132,7 +135,7 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
     lap = Laps(started)
     lap("check inputs")
     try:
-        state = load_state(config)
+        state = kept.take() if kept is not None else load_state(config)
     except StateProblem as problem:
         notes.append(f"ignored the build state in {config.cache_dir}/ ({problem}); "
                      "building everything")
@@ -155,7 +158,9 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
                  != fingerprints[output_file(o.site_path)]]
         lap("list outputs")
         bodies = BodyResolver(site, store, urls)
-        twin = twin_path(output, state_folder(config)) if output is not None else None
+        # a state kept in memory keeps its twin beside the output (serve's scratch folder)
+        twin = twin_path(output, None if kept else state_folder(config)) \
+            if output is not None else None
         with choose_writer(output, twin, state, previous) as staging:
             for page, data in render_outputs(site, urls, bodies, stale, diagnostics, progress):
                 staging.write(output_file(page.site_path), data)
@@ -176,7 +181,7 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
             marker = site_marker({output_file(o.site_path): fingerprints[output_file(o.site_path)]
                                   for o in outputs}, staging.paths)
             staging.write(MARKER, marker.encode() + b"\n")
-            if output is not None:
+            if output is not None and kept is None:
                 forget_state(config)
             twin_differs = staging.commit()
             lap("swap")
@@ -189,8 +194,12 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
                       sorted_times(a.date for a in all_articles), selection.now.timestamp(),
                       selection.include_future, marker, warnings,
                       scanned_ns, racy, dict(pages), staging.files, held)
-        save_state(config, State(stamp, records, fingerprints, index_state, staging.paths,
-                                 twin_differs, folder_identity(twin or output)))
+        new = State(stamp, records, fingerprints, index_state, staging.paths, twin_differs,
+                    folder_identity(twin or output))
+        if kept is not None:
+            kept.state = new
+        else:
+            save_state(config, new)
         lap("save state")
     return BuildResult(site, pages, staging.files, time.perf_counter() - started, warnings,
                        output, staging.paths, [output_file(o.site_path) for o in stale],

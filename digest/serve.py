@@ -19,7 +19,7 @@ from digest.build import build
 from digest.config import Config, load_config
 from digest.errors import DigestError
 from digest.model import Selection
-from digest.state import state_folder
+from digest.state import KeptState
 
 EVENTS_PATH = "/__digest/events"
 # Injected into served pages only (never into built files): reload on a new build, show
@@ -157,11 +157,13 @@ def serve(root: Path, port: int, selection: Selection,
     server.daemon_threads = True
     address = f"http://127.0.0.1:{server.server_address[1]}/"
 
+    kept = KeptState(seed=load_config(root))  # rebuilds keep their state in memory
+
     def rebuild() -> None:
         try:
             config = replace(load_config(root, {"base_url": address}),
                              output_dir=str(site.folder))
-            result = build(config, selection=selection)
+            result = build(config, selection=selection, kept=kept)
             site.publish(BuildState(site.state.generation + 1, ""))
             report(f"built {result.files} files in {result.seconds:.2f} s "
                    f"({len(result.rendered)} of {sum(result.pages.values())} pages rendered)")
@@ -184,8 +186,4 @@ def serve(root: Path, port: int, selection: Selection,
         site.publish(site.state)
         server.shutdown()
         server.server_close()
-        # the build state of this session's folder is of no use to any later session
-        config = replace(load_config(root), output_dir=str(site.folder))
-        for folder in (scratch, state_folder(config)):
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)

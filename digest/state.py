@@ -187,12 +187,13 @@ def scan_build(config: Config, theme: Path, include_drafts: bool, include_future
                 racy)
 
 
-def up_to_date(config: Config, theme: Path, scan: Scan, marker: str, now: datetime
-               ) -> Stamp | None:
-    """The last build's stamp if building now would change nothing: same settings and
-    inputs, the output folder still the one it built (`marker`), the same articles due.
-    Needs no import of Jinja2, Markdown or YAML: the CLI asks this first."""
-    stamp = load_stamp(config)
+def up_to_date(config: Config, theme: Path, scan: Scan, marker: str, now: datetime,
+               stamp: Stamp | None = None) -> Stamp | None:
+    """The last build's stamp (from the cache folder unless given) if building now would
+    change nothing: same settings and inputs, the output folder still the one it built
+    (`marker`), the same articles due. Needs no import of Jinja2, Markdown or YAML: the
+    CLI asks this first."""
+    stamp = stamp or load_stamp(config)
     if stamp is not None and stamp.settings == scan.settings \
             and stamp.trusts(scan.inputs, input_locator(config, theme)) \
             and stamp.output == marker and stamp.publishes_same(now):
@@ -209,6 +210,29 @@ class State:
     site_files: set[str] = field(default_factory=set)  # every file of the built site
     twin_differs: set[str] | None = None  # files in which the twin differs (output.py)
     twin: tuple[int, int] = (-1, -1)  # identity of the twin folder
+
+
+class KeptState:
+    """A build state held in this process between builds (`digest serve`): no pickle
+    round trip per rebuild, nothing left in the cache folder. The first build borrows
+    the parsed files of `seed`'s state on disk (the project's own `site/` build), so it
+    reads no unchanged file again."""
+
+    def __init__(self, seed: Config | None = None) -> None:
+        self.state: State | None = None
+        self.seed = seed
+
+    def take(self) -> State | None:
+        if self.state is None and self.seed is not None:
+            try:
+                borrowed = load_state(self.seed)
+            except StateProblem:
+                borrowed = None
+            self.seed = None
+            if borrowed is not None:  # its outputs describe another folder: parsing only
+                return replace(borrowed, outputs={}, search=None, site_files=set(),
+                               twin_differs=None)
+        return self.state
 
 
 def state_folder(config: Config) -> Path | None:

@@ -261,3 +261,30 @@ def test_a_site_restored_with_its_cache_is_built_incrementally(example_site: Pat
     result = site.build(example_site / "site")
     pages = [p for p in result.rendered if not p.endswith(("feed.xml", "rss.xml", "feed.json"))]
     assert len(pages) == 1, pages
+
+
+def test_serve_state_lives_in_memory_and_borrows_the_parsed_files(
+        example_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import digest.content
+    from digest.frontmatter import parse_front_matter as real
+    from digest.state import KeptState
+
+    site = Site(example_site, random.Random(0))
+    site.build(example_site / "site")  # the project's own build: its state is on disk
+    parsed: list[str] = []
+
+    def counting(text: str, path: str, *args: object, **kwargs: object) -> object:
+        parsed.append(path)
+        return real(text, path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(digest.content, "parse_front_matter", counting)
+    kept = KeptState(seed=load_config(example_site))
+    scratch = load_config(example_site, {"output_dir": str(tmp_path / "served"),
+                                         "base_url": "http://127.0.0.1:8000/"})
+    first = build(scratch, selection=Selection(NOW), kept=kept)
+    assert parsed == [] and len(first.rendered) == sum(first.pages.values())
+    edit_body(site)
+    second = build(scratch, selection=Selection(NOW), kept=kept)
+    assert len(parsed) == 1 and 0 < len(second.rendered) < len(first.rendered) / 2
+    state_files = list((example_site / ".digest-cache/build").glob("*"))
+    assert len(state_files) == 1, "nothing of the served builds is written to the cache"
