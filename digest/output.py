@@ -121,7 +121,21 @@ def replace_file(target: Path, data: bytes | None, source: Path | None = None) -
         os.replace(temporary, target)
 
 
-class Staging:
+class SiteWriter:
+    """What both ways of writing a site record: every file of the new site, and the
+    files whose bytes differ from the current site's (the next twin differs there)."""
+
+    def __init__(self) -> None:
+        self.paths: set[str] = set()
+        self.changed: set[str] = set()
+        self.committed = False
+
+    @property
+    def files(self) -> int:
+        return len(self.paths)
+
+
+class Staging(SiteWriter):
     """Files go into a sibling temporary folder; `commit` exchanges it with the output
     folder, and the previous site is kept as the twin for the next incremental build.
     Leaving the block without committing (an error, Ctrl-C) removes the staging folder
@@ -132,13 +146,11 @@ class Staging:
     written again: unchanged pages and index shards keep their inode and mtime."""
 
     def __init__(self, output: Path | None, twin: Path | None = None) -> None:
+        super().__init__()
         self.output = output
         self.twin = twin  # where the old site goes (None: it is deleted)
-        self.paths: set[str] = set()
-        self.changed: set[str] = set()  # written with bytes that differ from the old site
         self.previous: Path | None = None
         self.staging = Path()
-        self.committed = False
         if output is not None:
             self.previous = output if output.is_dir() else None
             self.staging = output.parent / f".{output.name}.tmp-{os.getpid()}"
@@ -151,10 +163,6 @@ class Staging:
                 shutil.rmtree(stale, ignore_errors=True)
             self.staging.mkdir()
         return self
-
-    @property
-    def files(self) -> int:
-        return len(self.paths)
 
     def keep(self, relative: str) -> None:
         """The previous build's file is still right: link it into the new site."""
@@ -205,31 +213,25 @@ class Staging:
             shutil.rmtree(self.staging, ignore_errors=True)
 
 
-class TwinUpdate:
+class TwinUpdate(SiteWriter):
     """Bring the twin (the site before the current one) up to date and exchange it with
     the current site. `twin_differs`: files in which the twin differs from the current
     site (recorded by the last build); `current`: every file of the current site."""
 
     def __init__(self, output: Path, twin: Path, twin_differs: set[str], current: set[str]
                  ) -> None:
+        super().__init__()
         self.output = output
         self.clean_twin = twin
         self.twin_differs = twin_differs
         self.current = current
-        self.paths: set[str] = set()
-        self.changed: set[str] = set()
         self.twin = dirty(twin)
-        self.committed = False
 
     def __enter__(self) -> TwinUpdate:
         # From here on the twin is "dirty": if this build stops half-way, the next one
         # finds no twin and stages a full copy instead.
         self.clean_twin.rename(self.twin)
         return self
-
-    @property
-    def files(self) -> int:
-        return len(self.paths)
 
     def keep(self, relative: str) -> None:
         self.paths.add(relative)
