@@ -45,6 +45,7 @@ from digest.state import (
     folder_identity,
     forget_state,
     load_state,
+    no_gc_pauses,
     save_state,
     scan_build,
     sorted_times,
@@ -145,18 +146,22 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
     lap("load state")
     diagnostics = Diagnostics()
     with nullcontext(store) if store else MarkdownCache(config.cache_path) as store:
-        site, records = load(config, diagnostics, selection, store,
-                             state.files if state else None,
-                             state.stamp.scanned_ns - RACY_NS if state else 0)
-        lap("read content, site model")
-        urls = Urls(config.base_url)
-        outputs = list_outputs(site, urls)
-        salt = output_salt(config, settings, theme)
-        fingerprints = {output_file(o.site_path): fingerprint(salt, o) for o in outputs}
-        previous = existing_outputs(state, output)
-        stale = [o for o in outputs if previous.get(output_file(o.site_path))
-                 != fingerprints[output_file(o.site_path)]]
-        lap("list outputs")
+        # With a state, this stretch builds the whole model from few new files: hundreds
+        # of thousands of long-lived objects and little garbage, which the collector
+        # would walk over and over (half of its time at 10,000 articles).
+        with no_gc_pauses() if state is not None else nullcontext():
+            site, records = load(config, diagnostics, selection, store,
+                                 state.files if state else None,
+                                 state.stamp.scanned_ns - RACY_NS if state else 0)
+            lap("read content, site model")
+            urls = Urls(config.base_url)
+            outputs = list_outputs(site, urls)
+            salt = output_salt(config, settings, theme)
+            fingerprints = {output_file(o.site_path): fingerprint(salt, o) for o in outputs}
+            previous = existing_outputs(state, output)
+            stale = [o for o in outputs if previous.get(output_file(o.site_path))
+                     != fingerprints[output_file(o.site_path)]]
+            lap("list outputs")
         bodies = BodyResolver(site, store, urls)
         # a state kept in memory keeps its twin beside the output (serve's scratch folder)
         twin = twin_path(output, None if kept else state_folder(config)) \

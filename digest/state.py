@@ -17,12 +17,14 @@ own builds write.
 from __future__ import annotations
 
 import bisect
+import gc
 import hashlib
 import os
 import pickle
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
@@ -248,8 +250,22 @@ def state_paths(config: Config) -> tuple[Path, Path] | None:
     return (folder / "stamp", folder / "state") if folder is not None else None
 
 
+@contextmanager
+def no_gc_pauses() -> Iterator[None]:
+    """Unpickling the state makes ~200,000 objects that all live on; the cyclic garbage
+    collector would walk them again and again as they appear (1.5 s instead of 0.16 s
+    at 10,000 articles). Nothing in a state refers to itself, so nothing is lost."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _load(path: Path) -> Any:
-    with path.open("rb") as file:
+    with path.open("rb") as file, no_gc_pauses():
         header = pickle.load(file)
         if header != (VERSION, code_fingerprint()):
             raise ValueError("written by another version of digest")
