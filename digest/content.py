@@ -226,12 +226,15 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
                 and (record.mtime_ns, record.size) == (stat.st_mtime_ns, stat.st_size):
             records[shown] = record
             continue
-        data = read_bytes(path, shown, diagnostics)
-        if data is None:
-            continue
-        if record is not None and record.sha == file_sha(data):
-            records[shown] = replace(record, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
-            continue
+        data = None
+        if record is not None:  # the stat changed; perhaps the bytes did not
+            data = read_bytes(path, shown, diagnostics)
+            if data is None:
+                continue
+            if record.sha == file_sha(data):
+                records[shown] = replace(record, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
+                continue
+        # New files are read with their batch: a cold build never holds all their bytes.
         to_parse.append((kind, path, shown, stat, data))
     renderer = BodyRenderer(len(to_parse))
     try:
@@ -289,11 +292,15 @@ def read_batch(files: list[tuple[str, Path, str, os.stat_result, bytes | None]],
                ) -> list[tuple[str, FileRecord]]:
     """Parse, validate and render a batch of files into their records."""
     parsed: list[tuple[str, os.stat_result, str, Entry | None, Diagnostics, str]] = []
-    for kind, _path, shown, stat, data in files:
-        assert data is not None
+    for kind, path, shown, stat, data in files:
         found = Diagnostics()
         entry: Entry | None = None
         body = ""
+        if data is None:
+            data = read_bytes(path, shown, found)
+            if data is None:
+                parsed.append((shown, stat, "", None, found, ""))
+                continue
         text = decode_text(data, shown, found)
         matter = parse_front_matter(text, shown, found) if text is not None else None
         if matter:
