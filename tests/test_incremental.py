@@ -288,3 +288,18 @@ def test_serve_state_lives_in_memory_and_borrows_the_parsed_files(
     assert len(parsed) == 1 and 0 < len(second.rendered) < len(first.rendered) / 2
     state_files = list((example_site / ".digest-cache/build").glob("*"))
     assert len(state_files) == 1, "nothing of the served builds is written to the cache"
+
+
+def test_a_corrupt_or_foreign_state_is_ignored_with_a_note(example_site: Path,
+                                                            tmp_path: Path) -> None:
+    site = Site(example_site, random.Random(0))
+    site.build(example_site / "site")
+    folder = next((example_site / ".digest-cache/build").iterdir())
+    (folder / "state").write_bytes(b"not a pickle at all")
+    (folder / "stamp").write_bytes(b"\x80\x05garbage")
+    edit_body(site)
+    result = site.build(example_site / "site")
+    assert any("ignored the build state" in note for note in result.notes), result.notes
+    assert len(result.rendered) == sum(result.pages.values()), "a clean build"
+    site.build(tmp_path / "clean", cache_dir="")
+    assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
