@@ -106,19 +106,13 @@ def dirty(twin: Path) -> Path:
 def replace_file(target: Path, data: bytes | None, source: Path | None = None) -> None:
     """Put `data` (or a hard link to `source`) at `target` by rename, never in place."""
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        if source is not None:
-            os.link(source, temporary)
-        else:
-            temporary.write_bytes(data or b"")
-        os.replace(temporary, target)
-    except FileNotFoundError:
+    if not target.parent.is_dir():  # a new folder of the site (a new topic, a new month)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if source is not None:
-            os.link(source, temporary)
-        else:
-            temporary.write_bytes(data or b"")
-        os.replace(temporary, target)
+    if source is not None:
+        os.link(source, temporary)
+    else:
+        temporary.write_bytes(data or b"")
+    os.replace(temporary, target)
 
 
 class SiteWriter:
