@@ -38,6 +38,7 @@ from digest.state import (
     RACY_NS,
     VERSION,
     KeptState,
+    Scan,
     Stamp,
     State,
     StateProblem,
@@ -115,16 +116,19 @@ def static_files(config: Config) -> dict[str, Path]:
 
 def build(config: Config, *, write: bool = True, selection: Selection | None = None,
           progress: Progress | None = None, store: MarkdownCache | None = None,
-          kept: KeptState | None = None) -> BuildResult:
+          kept: KeptState | None = None, scan: Scan | None = None) -> BuildResult:
     """Build the site, doing only what changed since the last build (the state in the
-    cache folder, or `kept` in this process), or nothing at all when no input changed."""
+    cache folder, or `kept` in this process), or nothing at all when no input changed.
+    `scan`: the inputs as a caller already scanned them and found changed (the CLI)."""
     started = time.perf_counter()
     selection = selection or Selection(current_time())
     output = check_output_folder(config) if write else None
     theme = default_theme_path()
-    scan = scan_build(config, theme, selection.include_drafts, selection.include_future)
+    checked = scan is not None
+    scan = scan or scan_build(config, theme, selection.include_drafts,
+                              selection.include_future)
     settings, inputs, scanned_ns, racy = scan.settings, scan.inputs, scan.scanned_ns, scan.racy
-    if output is not None:
+    if output is not None and not checked:
         last = kept.state.stamp if kept is not None and kept.state is not None else None
         stamp = None if kept is not None and last is None else up_to_date(
             config, theme, scan, read_marker(output), selection.now, last)

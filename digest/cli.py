@@ -18,6 +18,7 @@ from digest.errors import Diagnostic, Diagnostics, DigestError, UsageError
 if TYPE_CHECKING:
     from digest.build import BuildResult
     from digest.render import Progress
+    from digest.state import Scan
 
 # Each verb imports the modules it needs when it runs: a no-op `digest build` then
 # never loads Jinja2, Markdown or YAML (half of its time at 10,000 articles).
@@ -45,14 +46,19 @@ def github_annotation(d: Diagnostic) -> str:
 
 def summary(result: BuildResult, verb: str) -> str:
     if result.unchanged:
-        return (f"nothing changed: {result.files} files in {result.output} are up to date "
-                f"(checked in {result.seconds:.2f} s){held_back(result.held_back)}")
+        return unchanged(result.files, result.output, result.seconds, result.held_back)
     kinds = ", ".join(f"{result.pages[k]} {k}" for k in PAGE_KINDS if result.pages[k])
     where = f" into {result.output}" if result.output else ""
     fresh = f"; {len(result.rendered)} rendered, the rest unchanged" \
         if len(result.rendered) < sum(result.pages.values()) else ""
     return (f"{verb} {sum(result.pages.values())} pages ({kinds}), {result.files} files"
             f"{where} in {result.seconds:.2f} s{fresh}{held_back(result.held_back)}")
+
+
+def unchanged(files: int, output: Path | None, seconds: float,
+              held: tuple[int, int, tuple[datetime, str] | None]) -> str:
+    return (f"nothing changed: {files} files in {output} are up to date (checked in "
+            f"{seconds:.2f} s){held_back(held)}")
 
 
 def held_back(held: tuple[int, int, tuple[datetime, str] | None]) -> str:
@@ -94,13 +100,14 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 def run_build(args: argparse.Namespace) -> Config:
     config = load_config(Path(args.root).resolve(), overrides(args))
     now = current_time()
-    if not up_to_date_summary(config, now, args):
+    scan = changed_inputs(config, now, args)
+    if scan is not None:
         from digest.build import build
         from digest.model import Selection
 
         with progress_bar(not args.quiet) as progress:
             result = build(config, selection=Selection(now, args.drafts, args.future),
-                           progress=progress)
+                           progress=progress, scan=scan)
         print_diagnostics(result.warnings)
         if not args.quiet:
             for note in result.notes:
@@ -112,9 +119,10 @@ def run_build(args: argparse.Namespace) -> Config:
     return config
 
 
-def up_to_date_summary(config: Config, now: datetime, args: argparse.Namespace) -> bool:
-    """Say so and stop when nothing changed, before anything heavy is imported: the
-    stat of every input against the last build's stamp (state.py)."""
+def changed_inputs(config: Config, now: datetime, args: argparse.Namespace) -> Scan | None:
+    """The scanned inputs if the site needs building; else say that nothing changed.
+    Decided before anything heavy is imported: the stat of every input against the last
+    build's stamp (state.py)."""
     from digest.config import default_theme_path
     from digest.output import check_output_folder, read_marker
     from digest.state import scan_build, up_to_date
@@ -125,12 +133,11 @@ def up_to_date_summary(config: Config, now: datetime, args: argparse.Namespace) 
     scan = scan_build(config, theme, args.drafts, args.future)
     stamp = up_to_date(config, theme, scan, read_marker(output), now)
     if stamp is None:
-        return False
+        return scan
     print_diagnostics(stamp.warnings)
     if not args.quiet:
-        print(f"nothing changed: {stamp.files} files in {output} are up to date (checked "
-              f"in {time.perf_counter() - started:.2f} s){held_back(stamp.held_back)}")
-    return True
+        print(unchanged(stamp.files, output, time.perf_counter() - started, stamp.held_back))
+    return None
 
 
 def command_build(args: argparse.Namespace) -> int:

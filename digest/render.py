@@ -220,20 +220,21 @@ def list_outputs(site: Site, urls: Urls) -> list[Output]:
                        page.article.updated or page.article.date,
                        shows.article(page), (page.article.body,))
                 for page in site.articles]
+    latest = newest(site.articles)  # the index pages' lastmod
     outputs.append(Output(TOPICS, "list", "topics.html", {"topics": site.topics},
-                          newest(site.articles), tuple(depends.topic(t) for t in site.topics)))
+                          latest, tuple(depends.topic(t) for t in site.topics)))
     for topic in site.topics:
         outputs += [listing(path, "topic", "topic.html", p, {"topic": topic},
                             depends.topic(topic))
                     for path, p in paginate(topic.url, topic.articles, per_page)]
     outputs.append(Output(COMPANIES, "list", "companies.html", {"companies": site.companies},
-                          newest(site.articles),
+                          latest,
                           tuple(depends.company_summary(c) for c in site.companies)))
     outputs += [Output(company.url, "company", "company.html", {"company": company},
                        newest(company.articles), shows.company(company))
                 for company in site.companies]
     outputs.append(Output(ARCHIVE, "list", "archive.html", {"years": site.years},
-                          newest(site.articles), depends.archive_index(site.years)))
+                          latest, depends.archive_index(site.years)))
     for year in site.years:
         outputs.append(Output(year.url, "archive", "archive_year.html",
                               {"year": year, "headlines": YEAR_HEADLINES},

@@ -1,12 +1,12 @@
 """The build state: what the last build read and wrote, kept in the cache folder so the
 next build does only what changed (issue 8).
 
-Two files per output folder under `<cache_dir>/build/`:
-- `*.stamp`, small: the stat of every input file, the settings and code it was built
-  with, the output folder's identity. It alone decides that nothing changed, so a no-op
+Two files per output folder, in `<cache_dir>/build/<hash of the output path>/`:
+- `stamp`, small: the stat of every input file, the settings and code it was built
+  with, the output folder's marker. It alone decides that nothing changed, so a no-op
   build reads no content file and imports neither Jinja2 nor Markdown.
-- `*.state`: each content file's parsed entry, each output's fingerprint, the search
-  index's working data.
+- `state`: each content file's parsed entry, each output's fingerprint, the search
+  index's working data, the files of the site and of its twin (output.py).
 
 Both carry a version and the fingerprint of digest's own code; a missing, corrupt,
 older or foreign state is ignored (the build is then a clean one), never trusted. The
