@@ -82,6 +82,9 @@ class Article:
     body: str  # key of the rendered body in the Markdown store (cache.py)
     word_count: int
     links: tuple[str, ...]  # source paths of articles the body links to
+    # Hash of the file's bytes: with the path and the settings it decides every field
+    # above, so outputs that show the whole article depend on it, not on a repr of it.
+    sha: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,9 +142,10 @@ def walk_files(folder: Path) -> list[str]:
     return sorted(found, key=lambda relative: relative.split("/"))
 
 
-def markdown_files(folder: Path) -> list[Path]:
-    """*.md below folder, sorted, skipping hidden and editor-temporary files."""
-    return [folder / relative for relative in walk_files(folder)
+def markdown_files(folder: Path, shown_folder: str) -> list[tuple[Path, str]]:
+    """*.md below folder, sorted, skipping hidden and editor-temporary files: each path
+    with its name as shown (`shown_folder` + the relative path)."""
+    return [(folder / relative, shown_folder + relative) for relative in walk_files(folder)
             if relative.endswith(".md")
             and not any(part.startswith("_") for part in relative.split("/"))]
 
@@ -210,12 +214,15 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
                           f"create {config.content_dir}/articles/ with Markdown articles, "
                           "or run digest in the project folder")
         return Content(), {}
-    files = [(kind, path) for kind in ("articles", "companies", "topics")
-             for path in markdown_files(content_root / kind)]
+    # Names as shown in diagnostics, made by joining strings: pathlib's relative_to
+    # per file costs a tenth of a second at 10,000 articles.
+    shown_root = display_path(content_root, config.root)
+    prefix = "" if shown_root == "." else shown_root + "/"
+    files = [(kind, path, shown) for kind in ("articles", "companies", "topics")
+             for path, shown in markdown_files(content_root / kind, f"{prefix}{kind}/")]
     records: dict[str, FileRecord] = {}
     to_parse: list[tuple[str, Path, str, os.stat_result, bytes | None]] = []
-    for kind, path in files:
-        shown = display_path(path, config.root)
+    for kind, path, shown in files:
         try:
             stat = path.stat()
         except OSError as error:
@@ -248,7 +255,7 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
     finally:
         renderer.close()
     content = Content()
-    for shown in [display_path(path, config.root) for _, path in files]:
+    for _, _, shown in files:
         record = records.get(shown)
         if record is None:
             continue
@@ -313,17 +320,18 @@ def read_batch(files: list[tuple[str, Path, str, os.stat_result, bytes | None]],
     records = []
     for (shown, stat, sha, entry, found, _), key in zip(parsed, keys, strict=True):
         if entry is not None:
-            entry = with_body(entry, key, bodies.get(key), config)
+            entry = with_body(entry, key, bodies.get(key), config, sha)
         records.append((shown, FileRecord(stat.st_mtime_ns, stat.st_size, sha, entry,
                                           tuple(found))))
     return records
 
 
-def with_body(entry: Entry, key: str, body: RenderedMarkdown, config: Config) -> Entry:
+def with_body(entry: Entry, key: str, body: RenderedMarkdown, config: Config,
+              sha: str) -> Entry:
     if isinstance(entry, Article):
         return replace(entry, summary=entry.summary or body.first_paragraph, body=key,
                        word_count=len(body.text.split()),
-                       links=body_links(body.html, entry.path, config))
+                       links=body_links(body.html, entry.path, config), sha=sha)
     if isinstance(entry, CompanyEntry):
         return replace(entry, profile_html=body.html, body=key)
     return entry

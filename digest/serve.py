@@ -19,7 +19,7 @@ from digest.build import build
 from digest.config import Config, load_config
 from digest.errors import DigestError
 from digest.model import Selection
-from digest.state import KeptState
+from digest.state import KeptState, collect_frozen
 
 EVENTS_PATH = "/__digest/events"
 # Injected into served pages only (never into built files): reload on a new build, show
@@ -178,9 +178,16 @@ def serve(root: Path, port: int, selection: Selection,
     ready(address)
     try:
         config = load_config(root)
-        for _changes in watch(*watched_paths(config), debounce=150, step=50,
-                              stop_event=site.stopping, raise_interrupt=True):
-            rebuild()
+        # Every second without changes, the memory of replaced builds is freed: a
+        # full collection takes ~0.7 s at 10,000 articles, never between a save and
+        # the page showing it.
+        for changes in watch(*watched_paths(config), debounce=150, step=50,
+                             stop_event=site.stopping, raise_interrupt=True,
+                             rust_timeout=1000, yield_on_timeout=True):
+            if changes:
+                rebuild()
+            else:
+                collect_frozen()
     finally:
         site.stopping.set()
         site.publish(site.state)

@@ -18,7 +18,7 @@ import zlib
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from itertools import pairwise
 from typing import Any
@@ -82,11 +82,11 @@ def document_impacts(fields: dict[str, str]) -> dict[str, int]:
     """Term → impact (1–255) for one document: field-weighted BM25 term frequency."""
     weighted: defaultdict[str, float] = defaultdict(float)
     body_length = 0
-    for field, text in fields.items():
+    for name, text in fields.items():
         tokens = tokenize(text)
-        if field == "body":
+        if name == "body":
             body_length = len(tokens)
-        weight = FIELD_WEIGHTS[field]
+        weight = FIELD_WEIGHTS[name]
         for term, count in Counter(tokens).items():
             weighted[term] += weight * count
     norm = K1 * (1 - B + B * quantized_length(body_length) / REFERENCE_LENGTH)
@@ -165,58 +165,75 @@ class IndexState:
     sources: dict[int, Source]  # document id → what its postings were made of
     postings: dict[str, array[int]]
     shards: dict[tuple[str, ...], str]  # a shard's terms → its file, while they are clean
+    # a metadata chunk's key → what it holds and its file (comparing is cheaper than JSON)
+    chunks: dict[int, tuple[dict[str, Any], str]] = field(default_factory=dict)
 
 
-def add_postings(postings: dict[str, array[int]], documents: list[tuple[int, Source]],
-                 store: MarkdownCache, dirty: set[str] | None) -> None:
-    """Insert documents (in id order) into the postings, keeping ids ascending; note the
-    terms touched in `dirty` (None: a new index, where every term is new anyway)."""
-    for (identifier, _), impacts in zip(documents, all_impacts([s for _, s in documents],
-                                                                store), strict=True):
-        for term, impact in impacts.items():
-            values = postings.get(term)
-            if values is None:
-                values = postings[term] = array("i")  # ids < 2^31 until the year 7700
-            if not values or values[-2] < identifier:
-                values.append(identifier)
-                values.append(impact)
-            else:
-                at = 2 * bisect.bisect_left(values[0::2], identifier)
-                values[at:at] = array("i", (identifier, impact))
-        if dirty is not None:
-            dirty.update(impacts)
+def insert_posting(postings: dict[str, array[int]], term: str, identifier: int,
+                   impact: int) -> None:
+    """Keep each term's ids ascending: appended when newest, which a build in id order
+    makes the rule."""
+    values = postings.get(term)
+    if values is None:
+        values = postings[term] = array("i")  # ids < 2^31 until the year 7700
+    if not values or values[-2] < identifier:
+        values.append(identifier)
+        values.append(impact)
+    else:
+        at = 2 * bisect.bisect_left(values[0::2], identifier)
+        values[at:at] = array("i", (identifier, impact))
 
 
-def remove_postings(postings: dict[str, array[int]], documents: list[tuple[int, Source]],
-                    store: MarkdownCache, dirty: set[str]) -> None:
-    for (identifier, _), impacts in zip(documents, all_impacts([s for _, s in documents],
-                                                                store), strict=True):
-        for term in impacts:
-            values = postings[term]
-            at = 2 * bisect.bisect_left(values[0::2], identifier)
-            del values[at:at + 2]
-            if not values:
-                del postings[term]
-        dirty.update(impacts)
+def remove_posting(postings: dict[str, array[int]], term: str, identifier: int) -> None:
+    values = postings[term]
+    at = 2 * bisect.bisect_left(values[0::2], identifier)
+    del values[at:at + 2]
+    if not values:
+        del postings[term]
+
+
+def impacts_by_id(documents: list[tuple[int, Source]], store: MarkdownCache
+                  ) -> dict[int, dict[str, int]]:
+    return dict(zip((i for i, _ in documents),
+                    all_impacts([s for _, s in documents], store), strict=True))
 
 
 def update_postings(sources: dict[int, Source], previous: IndexState | None,
                     store: MarkdownCache) -> tuple[dict[str, array[int]], set[str] | None]:
     """The postings of `sources`: the previous ones updated for the documents that
-    changed, else built afresh. Also the terms whose postings changed (None: all)."""
+    changed, else built afresh. Also the terms whose postings changed (None: all):
+    only terms whose impact in a document changed, so an edited sentence leaves the
+    shards of the article's other words alone."""
     if previous is not None:
         try:
             dirty: set[str] = set()
             postings = previous.postings
-            gone = [(i, s) for i, s in previous.sources.items() if sources.get(i) != s]
-            new = [(i, s) for i, s in sources.items() if previous.sources.get(i) != s]
-            remove_postings(postings, gone, store, dirty)
-            add_postings(postings, sorted(new, key=lambda item: item[0]), store, dirty)
+            old = impacts_by_id([(i, s) for i, s in previous.sources.items()
+                                 if sources.get(i) != s], store)
+            new = impacts_by_id(sorted(((i, s) for i, s in sources.items()
+                                        if previous.sources.get(i) != s),
+                                       key=lambda item: item[0]), store)
+            for identifier, impacts in old.items():
+                now = new.get(identifier, {})
+                for term, impact in impacts.items():
+                    if now.get(term) != impact:
+                        remove_posting(postings, term, identifier)
+                        dirty.add(term)
+            for identifier, impacts in new.items():
+                before = old.get(identifier, {})
+                for term, impact in impacts.items():
+                    if before.get(term) != impact:
+                        insert_posting(postings, term, identifier, impact)
+                        dirty.add(term)
             return postings, dirty
         except KeyError:  # an old body left the store: build afresh
             pass
     postings = {}
-    add_postings(postings, sorted(sources.items(), key=lambda item: item[0]), store, None)
+    ordered = sorted(sources.items(), key=lambda item: item[0])
+    for (identifier, _), impacts in zip(ordered, all_impacts([s for _, s in ordered], store),
+                                        strict=True):
+        for term, impact in impacts.items():
+            insert_posting(postings, term, identifier, impact)
     return postings, None
 
 
@@ -317,8 +334,19 @@ def build_index(site: Site, store: MarkdownCache, previous: IndexState | None = 
     by_chunk: dict[int, dict[str, Any]] = defaultdict(dict)
     for document in documents:
         by_chunk[document.id >> shift][str(document.id)] = metadata(document.page)
-    chunks = {str(key): named("d", dump(members), files)
-              for key, members in sorted(by_chunk.items())}
+    chunks: dict[str, str] = {}
+    known_chunks = previous.chunks if previous is not None else {}
+    made_chunks: dict[int, tuple[dict[str, Any], str]] = {}
+    for chunk, members in sorted(by_chunk.items()):
+        known_chunk = known_chunks.get(chunk)
+        if known_chunk is not None and known_chunk[0] == members \
+                and exists(f"search/{known_chunk[1]}"):
+            name = known_chunk[1]
+            files[f"search/{name}"] = None
+        else:
+            name = named("d", dump(members), files)
+        chunks[str(chunk)] = name
+        made_chunks[chunk] = (members, name)
 
     years = Counter(page.local_date.year for page in site.articles)
     facets = {
@@ -334,4 +362,4 @@ def build_index(site: Site, store: MarkdownCache, previous: IndexState | None = 
         "weights": {"k1": K1, "b": B, "length": REFERENCE_LENGTH, "scale": SCALE},
     }
     files["search/index.json"] = dump(manifest)
-    return files, IndexState(sources, postings, names)
+    return files, IndexState(sources, postings, names, made_chunks)
