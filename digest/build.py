@@ -16,14 +16,15 @@ from pathlib import Path
 
 from digest.cache import MarkdownCache
 from digest.config import Config, current_time, default_theme_path
-from digest.content import FileRecord, load_content, walk_files
+from digest.content import IGNORED, FileRecord, display_path, load_content, walk_files
 from digest.errors import BuildError, Diagnostic, Diagnostics
-from digest.model import RelatedMemo, Selection, Site, build_site
+from digest.model import ArticlePage, RelatedMemo, Selection, Site, build_site
 from digest.output import (
     MARKER,
     Staging,
     TwinUpdate,
     check_output_folder,
+    exclusive,
     read_marker,
     twin_path,
 )
@@ -100,19 +101,26 @@ def load(config: Config, diagnostics: Diagnostics, selection: Selection | None =
     return site, records
 
 
-def static_files(config: Config) -> dict[str, Path]:
+def static_files(config: Config, diagnostics: Diagnostics) -> dict[str, Path]:
     """Files published as they are: the theme's static/ (overridden file by file by the
     site's templates/static/), content/static/ at the site root, and the images and other
     files kept beside articles, under files/."""
     files: dict[str, Path] = {}
-    folders = [(default_theme_path() / "static", static_path("")),
-               (config.templates_path / "static", static_path("")),
-               (config.content_path / "static", ""),
-               (config.content_path / "articles", FILES_PREFIX)]
-    for folder, prefix in folders:
-        for relative in walk_files(folder):
+    theme = default_theme_path()
+    folders = [(theme / "static", static_path(""), theme, (".",)),
+               (config.templates_path / "static", static_path(""), config.root, (".",)),
+               (config.content_path / "static", "", config.root, IGNORED),
+               (config.content_path / "articles", FILES_PREFIX, config.root, IGNORED)]
+    for folder, prefix, within, ignored in folders:
+        refused: list[str] = []
+        for relative in walk_files(folder, within, ignored, refused):
             if not relative.endswith(".md"):
                 files[prefix + relative] = folder / relative
+        for link in (link for link in refused if not link.endswith(".md")):
+            diagnostics.warning(display_path(folder / link, config.root), 0, 0,
+                                "not published: a link to a file outside the project, or "
+                                "not a regular file",
+                                "copy the file into the project instead of linking to it")
     return files
 
 
@@ -129,7 +137,6 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
     checked = scan is not None
     scan = scan or scan_build(config, theme, selection.include_drafts,
                               selection.include_future)
-    settings, inputs, scanned_ns, racy = scan.settings, scan.inputs, scan.scanned_ns, scan.racy
     if output is not None and not checked:
         last = kept.state.stamp if kept is not None and kept.state is not None else None
         stamp = None if kept is not None and last is None else up_to_date(
@@ -138,6 +145,19 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
             return BuildResult(None, Counter(stamp.pages), stamp.files,
                                time.perf_counter() - started, stamp.warnings, output,
                                unchanged=True, held_back=stamp.held_back)
+    with exclusive(output) if output is not None else nullcontext():
+        return build_changed(config, write=write, selection=selection, progress=progress,
+                             store=store, kept=kept, scan=scan, started=started)
+
+
+def build_changed(config: Config, *, write: bool, selection: Selection,
+                  progress: Progress | None, store: MarkdownCache | None,
+                  kept: KeptState | None, scan: Scan, started: float) -> BuildResult:
+    """The build once it is known that something changed (and, when writing, with the
+    output folder locked)."""
+    output = check_output_folder(config) if write else None
+    theme = default_theme_path()
+    settings, inputs, scanned_ns, racy = scan.settings, scan.inputs, scan.scanned_ns, scan.racy
     notes: list[str] = []
     lap = Laps(started)
     lap("check inputs")
@@ -163,6 +183,10 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
         lap("read content, site model")
         urls = Urls(config.base_url)
         outputs = list_outputs(site, urls)
+        statics = static_files(config, diagnostics)
+        check_clashes(outputs, statics, config, diagnostics)
+        if diagnostics.errors:
+            raise BuildError(diagnostics)
         salt = output_salt(config, settings, theme)
         fingerprints = {output_file(o.site_path): fingerprint(salt, o) for o in outputs}
         previous = existing_outputs(state, output)
@@ -181,7 +205,8 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
             lap("render")
             for relative in fingerprints.keys() - {output_file(o.site_path) for o in stale}:
                 staging.keep(relative)
-            write_static_files(config, staging, salt, scanned_ns, previous, fingerprints)
+            write_static_files(config, statics, staging, salt, scanned_ns, previous,
+                               fingerprints)
             lap("keep unchanged, static files")
             index_state = None
             if config.search:
@@ -218,12 +243,40 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
                        held_back=held, notes=notes, timings=lap.laps)
 
 
-def write_static_files(config: Config, staging: Staging | TwinUpdate, salt: bytes,
-                       scanned_ns: int, previous: Mapping[str, bytes],
-                       fingerprints: dict[str, bytes]) -> None:
+def check_clashes(outputs: list[Output], statics: Mapping[str, Path], config: Config,
+                  diagnostics: Diagnostics) -> None:
+    """An alias or a static file must not take the place of a page digest makes (the
+    home page, a feed, /topics/): that would silently replace it."""
+    made: dict[str, Output] = {}
+    for output in outputs:
+        relative = output_file(output.site_path)
+        first = made.setdefault(relative, output)
+        if first is output:
+            continue
+        alias = output if output.template == "redirect.html" else first
+        other = first if alias is output else output
+        page: ArticlePage = alias.context["target"]
+        line, column = page.article.slug_position
+        what = ("another alias" if other.template == "redirect.html"
+                else f"the page digest makes there ({other.template})")
+        diagnostics.error(page.article.path, line, column,
+                          f"alias '/{alias.site_path}' would replace {what}",
+                          "remove the alias or change it to an address of its own")
+    for relative, path in statics.items():
+        if relative in made:
+            diagnostics.error(display_path(path, config.root), 0, 0,
+                              f"'{relative}' would replace a page digest makes",
+                              "rename the file; to change that page, override its template "
+                              f"in templates/ ({made[relative].template})")
+
+
+def write_static_files(config: Config, statics: Mapping[str, Path],
+                       staging: Staging | TwinUpdate, salt: bytes, scanned_ns: int,
+                       previous: Mapping[str, bytes], fingerprints: dict[str, bytes]
+                       ) -> None:
     """Static files, unchanged ones kept: a file is known by its stat, or by its bytes
     while its stat is too recent to trust (state.RACY_NS)."""
-    for relative, path in static_files(config).items():
+    for relative, path in statics.items():
         stat = path.stat()
         shown = repr((str(path), stat.st_mtime_ns, stat.st_size)).encode() \
             if stat.st_mtime_ns < scanned_ns - RACY_NS else path.read_bytes()

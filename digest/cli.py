@@ -239,6 +239,16 @@ def command_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def port_number(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port (0 to 65535)")
+    return number
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="digest", description=__doc__)
     parser.add_argument("--version", action="version", version=f"digest {__version__}")
@@ -290,7 +300,8 @@ def make_parser() -> argparse.ArgumentParser:
     serve_verb = verb("serve", command_serve,
                       "build into a temporary folder, serve it on 127.0.0.1 and rebuild "
                       "on every save")
-    serve_verb.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
+    serve_verb.add_argument("--port", type=port_number, default=8000,
+                            help="port (0: any free one)")
     init = verbs.add_parser("init", help="scaffold a new site (never overwrites a file)",
                             description="scaffold a new site (never overwrites a file)")
     init.set_defaults(handler=command_init)

@@ -62,7 +62,12 @@ class Config:
 
     @property
     def output_path(self) -> Path:
-        return (self.root / self.output_dir).resolve()
+        path = self.root / self.output_dir
+        if path.name in ("", ".", ".."):
+            return path.resolve()
+        # The last part stays as written: a link named as the output folder is refused
+        # (output.check_output_folder), never followed to the folder it points at.
+        return path.parent.resolve() / path.name
 
     @property
     def cache_path(self) -> Path | None:
@@ -82,7 +87,7 @@ TYPE_WORDS = {int: "an integer", str: "a string", bool: "true or false"}
 
 def find_key_line(text: str, section: str, key: str) -> int:
     """Line of `key = …` inside `[section]`; tomllib keeps no positions, so we look."""
-    in_section = False
+    in_section = section == ""  # "" is the top level, before any [table]
     header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
     for number, line in enumerate(text.splitlines(), start=1):
         match = header.match(line)
@@ -109,9 +114,15 @@ def load_config(root: Path, overrides: dict[str, Any] | None = None) -> Config:
             message = re.sub(r"\s*\(at line.*\)$", "", str(error))
             diagnostics.error(PYPROJECT, line, column, f"invalid TOML: {message}")
             raise BuildError(diagnostics) from None
-        table = document.get("tool", {}).get("digest", {})
+        tool = document.get("tool", {})
+        table = tool.get("digest", {}) if isinstance(tool, dict) else None
         if isinstance(table, dict):
             settings = dict(table)
+        else:
+            diagnostics.error(PYPROJECT, find_key_line(text, "", "tool"), 1,
+                              "'tool.digest' must be a table of settings",
+                              "write the settings under a line [tool.digest]")
+            raise BuildError(diagnostics)
     settings.update(overrides or {})
 
     values: dict[str, Any] = {}
@@ -160,11 +171,24 @@ def check_values(config: Config, text: str, diagnostics: Diagnostics) -> None:
     for key in ("per_page", "related_count", "words_per_minute", "feed_entries"):
         if getattr(config, key) < (0 if key == "related_count" else 1):
             problem(key, f"setting '{key}' must be positive")
-    placeholders = set(re.findall(r"\{(\w*)\}", config.permalink))
-    unknown = placeholders - set(PERMALINK_FIELDS)
-    if unknown or "slug" not in placeholders or not config.permalink.startswith("/"):
+    if not valid_permalink(config.permalink):
         problem("permalink", f"bad permalink '{config.permalink}'",
-                "start with '/' and use {slug}, optionally {year}, {month}, {day}")
+                "write folders of letters, digits, '-', '_' and the placeholders {slug} "
+                "(required), {year}, {month}, {day}, between slashes: '/{year}/{slug}/'")
+
+
+PERMALINK_SEGMENT = re.compile(
+    r"(?:[A-Za-z0-9_~-]|\.(?!\.)|\{(?:" + "|".join(PERMALINK_FIELDS) + r")\})+")
+
+
+def valid_permalink(permalink: str) -> bool:
+    """'/' + folders + '/', each folder made of safe characters and placeholders: a
+    permalink can neither leave the output folder ('..') nor become a javascript: link
+    nor reach into Python objects ('{year.real}')."""
+    if not (permalink.startswith("/") and permalink.endswith("/")) or "{slug}" not in permalink:
+        return False
+    return all(PERMALINK_SEGMENT.fullmatch(segment) and segment not in (".", "..")
+               for segment in permalink[1:-1].split("/"))
 
 
 def current_time(environ: Mapping[str, str] = os.environ) -> datetime:

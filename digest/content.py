@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,9 @@ TOPIC_KEYS = ("name", "aliases", "description")
 # Worker processes pay off only past this many bodies (fork + pickling costs ~0.1 s).
 PARALLEL_THRESHOLD = 200
 BATCH = 2000  # files read and rendered together
+IGNORED = (".", "_")  # names of content files and folders that are not published
+SLUG_MAX = 200  # characters of an article's slug (a file name holds 255 bytes)
+UNSAFE_IN_PATH = re.compile(r"[\x00-\x1f\x7f?#\\]")  # never in a path of the site
 
 
 @dataclass(frozen=True)
@@ -129,25 +133,56 @@ def display_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def walk_files(folder: Path) -> list[str]:
-    """Every file below `folder` as a relative POSIX path, sorted by path parts, skipping
-    names that start with '.'. One os.walk: ten times cheaper than Path.rglob at 10,000
-    files, and a build lists content/articles twice (articles, files beside them)."""
-    found = []
-    for top, folders, files in os.walk(folder):
-        folders[:] = [name for name in folders if not name.startswith(".")]
-        prefix = os.path.relpath(top, folder).replace(os.sep, "/")
-        prefix = "" if prefix == "." else prefix + "/"
-        found += [prefix + name for name in files if not name.startswith(".")]
+def walk_files(folder: Path, within: Path, ignored: tuple[str, ...] = (".",),
+               refused: list[str] | None = None) -> list[str]:
+    """Every regular file below `folder` as a relative POSIX path, sorted by path parts,
+    skipping names that start with one of `ignored`. A symbolic link is followed only to
+    a regular file inside `within` (the project): a link to /proc/self/environ or
+    /etc/passwd must never end up on the site. Linked folders are not entered (no
+    loops). Links refused are added to `refused`. One scandir per folder: ten times
+    cheaper than Path.rglob at 10,000 files."""
+    found: list[str] = []
+    inside = within.resolve()
+
+    def visit(path: str, prefix: str) -> None:
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith(ignored):
+                continue
+            try:
+                if entry.is_symlink():
+                    target = Path(entry.path).resolve()
+                    if target.is_relative_to(inside) and target.is_file():
+                        found.append(prefix + entry.name)
+                    elif refused is not None:
+                        refused.append(prefix + entry.name)
+                elif entry.is_dir(follow_symlinks=False):
+                    visit(entry.path, f"{prefix}{entry.name}/")
+                elif entry.is_file(follow_symlinks=False):
+                    found.append(prefix + entry.name)
+                elif refused is not None:  # a FIFO, socket or device: reading would block
+                    refused.append(prefix + entry.name)
+            except (OSError, RuntimeError):  # vanished, or a link loop
+                if refused is not None:
+                    refused.append(prefix + entry.name)
+
+    visit(str(folder), "")
     return sorted(found, key=lambda relative: relative.split("/"))
 
 
-def markdown_files(folder: Path, shown_folder: str) -> list[tuple[Path, str]]:
+def markdown_files(folder: Path, shown_folder: str, within: Path,
+                   refused: list[str]) -> list[tuple[Path, str]]:
     """*.md below folder, sorted, skipping hidden and editor-temporary files: each path
     with its name as shown (`shown_folder` + the relative path)."""
-    return [(folder / relative, shown_folder + relative) for relative in walk_files(folder)
-            if relative.endswith(".md")
-            and not any(part.startswith("_") for part in relative.split("/"))]
+    links: list[str] = []
+    found = [(folder / relative, shown_folder + relative)
+             for relative in walk_files(folder, within, IGNORED, links)
+             if relative.endswith(".md")]
+    refused += [shown_folder + link for link in links if link.endswith(".md")]
+    return found
 
 
 def read_text(path: Path, shown: str, diagnostics: Diagnostics) -> str | None:
@@ -218,8 +253,14 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
     # per file costs a tenth of a second at 10,000 articles.
     shown_root = display_path(content_root, config.root)
     prefix = "" if shown_root == "." else shown_root + "/"
+    refused: list[str] = []
     files = [(kind, path, shown) for kind in ("articles", "companies", "topics")
-             for path, shown in markdown_files(content_root / kind, f"{prefix}{kind}/")]
+             for path, shown in markdown_files(content_root / kind, f"{prefix}{kind}/",
+                                               config.root, refused)]
+    for shown in refused:
+        diagnostics.warning(shown, 0, 0, "not read: a link to a file outside the project, "
+                            "or not a regular file",
+                            "copy the file into the project instead of linking to it")
     records: dict[str, FileRecord] = {}
     to_parse: list[tuple[str, Path, str, os.stat_result, bytes | None]] = []
     for kind, path, shown in files:
@@ -368,7 +409,7 @@ def read_article(reader: FieldReader, config: Config) -> Article | None:
         reader.error(("updated",), "'updated' is earlier than 'date'",
                      "'updated' is when the article was last revised")
     slug_source = reader.string(data, "slug") or title
-    slug = slugify(slug_source) if slug_source else ""
+    slug = url_slug(slug_source) if slug_source else ""
     if has_title and title and not slug:
         reader.error(("slug",) if "slug" in data else ("title",),
                      f"cannot make a URL slug from '{slug_source}'",
@@ -399,14 +440,32 @@ def read_article(reader: FieldReader, config: Config) -> Article | None:
     return article if len(reader.diagnostics.errors) == errors_before else None
 
 
+def url_slug(text: str) -> str:
+    """A URL slug of at most SLUG_MAX characters, cut at a word: a 40-word headline must
+    still make a file name (255 bytes at most on Linux file systems)."""
+    return slugify(text, max_length=SLUG_MAX, word_boundary=True, save_order=True)
+
+
+def file_slug(reader: FieldReader) -> str:
+    """A registry file's name is its page's slug: it must be one that URLs can carry."""
+    stem = Path(reader.path).stem
+    if UNSAFE_IN_PATH.search(stem) or "%" in stem or " " in stem:
+        reader.error((), f"the file name '{stem}' cannot be part of a URL",
+                     f"rename the file to {url_slug(stem) or 'a-name'}.md")
+    return stem
+
+
 def read_aliases(reader: FieldReader, data: dict[str, object]) -> tuple[str, ...]:
     """Old URLs as site paths: '/2023/05/old/' → '2023/05/old/'; a bare name gets a '/'."""
     paths = []
     for alias, key_path in reader.string_list(data, "aliases"):
         path = alias.lstrip("/")
-        if "://" in alias or not path or ".." in path.split("/") or "?" in path:
-            reader.error(key_path, f"alias '{alias}' is not a path on this site",
-                         "write the old address as a path, e.g. /2023/05/old-title/")
+        segments = path.rstrip("/").split("/")
+        if "://" in alias or not path or UNSAFE_IN_PATH.search(path) \
+                or any(s in ("", ".", "..") or len(s.encode()) > 200 for s in segments):
+            reader.error(key_path, f"alias {alias!r} is not a path on this site",
+                         "write the old address as a path, e.g. /2023/05/old-title/ "
+                         "(no '..', '?', '#', backslashes or control characters)")
             continue
         last = path.rsplit("/", 1)[-1]
         paths.append(path if path.endswith("/") or "." in last else path + "/")
@@ -476,7 +535,7 @@ def read_company(reader: FieldReader) -> CompanyEntry | None:
     parent = reader.string(data, "parent")
     return CompanyEntry(
         path=reader.path,
-        slug=Path(reader.path).stem,
+        slug=file_slug(reader),
         name=reader.string(data, "name") or "",
         aliases=tuple(name for name, _ in reader.string_list(data, "aliases")),
         tickers=tuple(name for name, _ in reader.string_list(data, "tickers")),
@@ -496,7 +555,7 @@ def read_topic(reader: FieldReader) -> TopicEntry | None:
         return None
     return TopicEntry(
         path=reader.path,
-        slug=Path(reader.path).stem,
+        slug=file_slug(reader),
         name=reader.string(data, "name") or "",
         aliases=tuple(name for name, _ in reader.string_list(data, "aliases")),
         description=reader.string(data, "description"),

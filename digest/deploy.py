@@ -70,8 +70,32 @@ def deploy(root: Path, site: Path, branch: str = "gh-pages", remote: str | None 
                        ) from None
     try:
         source = git(root, "rev-parse", "--short", "HEAD")
+        # Built from what the work tree holds: say so when that is not HEAD.
+        if git(root, "status", "--porcelain", "--untracked-files=normal", "--", "."):
+            source += " with uncommitted changes"
     except GitError:
         source = "an uncommitted tree"
+    try:
+        commit = publish(root, site, branch, message or f"Deploy {source} with digest "
+                                                        f"{__version__}")
+    except GitError as error:
+        raise fail(f"committing the site to {branch} failed: {error}",
+                   f"nothing was pushed; fix what git reports (e.g. remove a stale "
+                   f".git/refs/heads/{branch}.lock), then run `digest deploy` again"
+                   ) from None
+    if remote is not None:
+        try:
+            git(root, "push", remote, f"refs/heads/{branch}:refs/heads/{branch}")
+        except GitError as error:
+            raise fail(f"pushing {branch} to {remote} failed: {error.message}",
+                       "check the remote's address and your access; the commit is kept on "
+                       f"the local {branch} branch, so `digest deploy` can be run again"
+                       ) from None
+    return Deployed(commit, branch, remote)
+
+
+def publish(root: Path, site: Path, branch: str, text: str) -> str:
+    """Commit the site folder as the next commit of `branch`; returns the commit."""
     env = identity(root)
     git_dir = git(root, "rev-parse", "--absolute-git-dir")
     with tempfile.TemporaryDirectory() as scratch:
@@ -84,15 +108,6 @@ def deploy(root: Path, site: Path, branch: str = "gh-pages", remote: str | None 
     parent: list[str] = []
     with contextlib.suppress(GitError):  # on the first deploy the branch starts here
         parent = ["-p", git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")]
-    text = message or f"Deploy {source} with digest {__version__}"
     commit = git(root, "commit-tree", tree, *parent, "-m", text, env=env)
     git(root, "update-ref", f"refs/heads/{branch}", commit)
-    if remote is not None:
-        try:
-            git(root, "push", remote, f"refs/heads/{branch}:refs/heads/{branch}")
-        except GitError as error:
-            raise fail(f"pushing {branch} to {remote} failed: {error.message}",
-                       "check the remote's address and your access; the commit is kept on "
-                       f"the local {branch} branch, so `digest deploy` can be run again"
-                       ) from None
-    return Deployed(commit, branch, remote)
+    return commit

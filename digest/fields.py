@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from digest.errors import Diagnostics, did_you_mean
 from digest.frontmatter import FrontMatter, KeyPath
 
+YEARS = (1000, 4999)
 DATE_HINT = "use YYYY-MM-DD, 'YYYY-MM-DD HH:MM', or ISO 8601 with an offset such as " \
     "2023-05-18T09:30:00+08:00"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -24,18 +25,36 @@ def type_name(value: Any) -> str:
 
 
 def parse_datetime(text: str, zone: tzinfo) -> datetime | None:
-    """Date or date-time; without an offset it is local to `zone`. None if unparsable."""
+    """Date or date-time; without an offset it is local to `zone`. None if unparsable
+    or outside YEARS (see `in_range`)."""
+    moment = parse_any_datetime(text, zone)
+    return moment if moment is not None and in_range(moment) else None
+
+
+def parse_any_datetime(text: str, zone: tzinfo) -> datetime | None:
     text = text.strip()
     try:
         if _DATE.fullmatch(text):
             day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, tzinfo=zone)
-        if _DATETIME.fullmatch(text):
+            moment = datetime(day.year, day.month, day.day, tzinfo=zone)
+        elif _DATETIME.fullmatch(text):
             moment = datetime.fromisoformat(text.replace(" ", "T", 1))
-            return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+        else:
+            return None
     except ValueError:
         return None
-    return None
+    return moment
+
+
+def in_range(moment: datetime) -> bool:
+    """Years 1000–4999: every date then converts to any timezone (0001-01-01+14:00 is
+    before the first representable instant) and fits the search index's day numbers."""
+    try:
+        return YEARS[0] <= moment.astimezone(UTC).year <= YEARS[1]
+    except (OverflowError, ValueError):
+        return False
+
 
 
 class FieldReader:
@@ -121,7 +140,11 @@ class FieldReader:
         if value is None:
             return None
         parsed = parse_datetime(value, zone) if isinstance(value, str) else None
-        if parsed is None:
+        if parsed is None and isinstance(value, str) \
+                and parse_any_datetime(value, zone) is not None:
+            self.error((*where, key), f"'{key}' is out of range: '{value.strip()}'",
+                       f"digest takes dates from the years {YEARS[0]} to {YEARS[1]}")
+        elif parsed is None:
             shown = value if isinstance(value, str) else type_name(value)
             self.error((*where, key), f"cannot read '{key}' as a date: '{shown}'", DATE_HINT)
         return parsed

@@ -66,6 +66,35 @@ def _record_positions(
             _record_positions(item, (*path, index), offset, matter)
 
 
+def first_problem(root: yaml.Node) -> tuple[str, str, yaml.Mark] | None:
+    """What YAML allows but front matter must not have: a node used twice (an alias:
+    499 bytes of nested aliases expand to gigabytes, "billion laughs"), and a key
+    written twice in one mapping (YAML would silently keep the last)."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return ("anchors and aliases (&name, *name) are not allowed in front matter",
+                    "write the value out in full", node.start_mark)
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[object] = set()
+            pairs: list[yaml.Node] = []
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if key is not None and key in keys:
+                    return (f"duplicate key '{key}'",
+                            "keep one of them: YAML would silently use the last",
+                            key_node.start_mark)
+                keys.add(key)
+                pairs += [key_node, value_node]
+            stack += reversed(pairs)  # popped in the order they are written
+        elif isinstance(node, yaml.SequenceNode):
+            stack += reversed(node.value)
+    return None
+
+
 def parse_front_matter(
     text: str, path: str, diagnostics: Diagnostics, required: bool = True
 ) -> FrontMatter | None:
@@ -94,6 +123,11 @@ def parse_front_matter(
         node = loader.get_single_node()
         if node is None:
             return matter
+        problem = first_problem(node)
+        if problem is not None:
+            message, hint, where = problem
+            diagnostics.error(path, where.line + offset, where.column + 1, message, hint)
+            return None
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -116,3 +150,19 @@ def parse_front_matter(
     matter.data = data
     _record_positions(node, (), offset, matter)
     return matter
+
+
+def load_yaml(text: str) -> Any:
+    """yaml.safe_load without its two traps (`first_problem`), for YAML that is not an
+    article's front matter (import reads other tools' posts); timestamps resolved."""
+    loader = yaml.CSafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        problem = first_problem(node)
+        if problem is not None:
+            raise yaml.MarkedYAMLError(problem=problem[0], problem_mark=problem[2])
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()

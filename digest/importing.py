@@ -19,6 +19,7 @@ from digest.config import Config
 from digest.content import CompanyEntry, TopicEntry, load_content
 from digest.errors import Diagnostics
 from digest.fields import parse_datetime
+from digest.frontmatter import load_yaml
 from digest.new import quoted
 
 SUFFIXES = {".txt", ".text", ".html", ".htm", ".md", ".markdown"}
@@ -182,7 +183,7 @@ def from_markdown(path: Path, text: str, now: datetime, zone: Any,
             return None
         block, body = text[len(fence):end], text[end + len(fence) + 1:]
         try:
-            loaded = tomllib.loads(block) if fence == "+++" else yaml.safe_load(block)
+            loaded = tomllib.loads(block) if fence == "+++" else load_yaml(block)
         except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
             # The block starts with the newline after the fence, so its line N is file line N.
             mark = getattr(error, "problem_mark", None)

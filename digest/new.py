@@ -11,7 +11,7 @@ from slugify import slugify
 
 from digest.cache import MarkdownCache
 from digest.config import Config
-from digest.content import load_content
+from digest.content import load_content, url_slug
 from digest.errors import BuildError, Diagnostic, Diagnostics, did_you_mean
 from digest.model import Resolver
 
@@ -46,7 +46,7 @@ def resolve_companies(config: Config, names: list[str]) -> tuple[list[str], list
 
 def create_article(config: Config, title: str, moment: datetime, companies: list[str],
                    tags: list[str]) -> NewArticle:
-    slug = slugify(title)
+    slug = url_slug(title)
     if not slug:
         raise BuildError([Diagnostic("title", 0, 0, f"cannot make a file name from '{title}'",
                                      hint="use a title with letters or digits")])
@@ -64,7 +64,7 @@ def create_article(config: Config, title: str, moment: datetime, companies: list
         "# source: {name: Reuters, url: https://…}",
         "# authors: [Your Name]",
         "# events:",
-        f"#   - {{date: {local:%Y-%m-%d}, company: {names[0] if names else 'Company'}, "
+        f"#   - {{date: {local:%Y-%m-%d}, company: {quoted(names[0] if names else 'Company')}, "
         "type: other, title: \"…\"}",
         "---",
         "Write the article here. Remove `draft: true` to publish it.",

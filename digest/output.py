@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 from digest.config import Config
-from digest.errors import Diagnostic, UsageError
+from digest.errors import BuildError, Diagnostic, UsageError
 
 # Written into every built site: what the build state says this folder holds. A build
 # reuses files of an output folder only when its marker matches its state, so a folder
@@ -52,10 +56,45 @@ def check_output_folder(config: Config) -> Path:
                 "pyproject.toml", 0, 0, f"refusing to build into '{output}': {refusal}",
                 hint="set [tool.digest] output_dir (or --output) to a folder of its own, "
                      "such as 'site'")])
+    if output.is_symlink():
+        refuse(output, "it is a symbolic link (the build replaces the folder, it would "
+               "replace the link's target)", "point output_dir (or --output) at a real folder")
     if output.exists() and not output.is_dir():
         raise UsageError([Diagnostic(str(output), 0, 0, "output path exists and is not a folder",
                                      hint="remove the file or choose another output_dir")])
+    if output.is_dir() and not (output / MARKER).is_file() and any(output.iterdir()):
+        # Only a folder digest built (it has the marker) or an empty one is replaced:
+        # `--output .git` or `--output ../other` must never wipe what is there.
+        refuse(output, f"it holds files that digest did not build (no {MARKER} in it)",
+               "choose an empty or new folder, or move those files away yourself")
     return output
+
+
+def refuse(output: Path, reason: str, hint: str) -> NoReturn:
+    raise UsageError([Diagnostic("pyproject.toml", 0, 0,
+                                 f"refusing to build into '{output}': {reason}", hint=hint)])
+
+
+@contextmanager
+def exclusive(output: Path) -> Iterator[None]:
+    """One build at a time per output folder: a second one would take the first's
+    staging folder for a leftover of a killed build and publish an incomplete site.
+    The lock is an flock on the folder that holds the output (where the staging folders
+    are made): no lock file is left in the project, and the lock ends with the process,
+    so a killed build never leaves it held."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(output.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildError([Diagnostic(str(output), 0, 0,
+                                         "another digest build is writing this folder",
+                                         hint="wait for it to finish, then build again")]
+                             ) from None
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def exchange(first: Path, second: Path) -> None:

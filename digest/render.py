@@ -7,6 +7,7 @@ from __future__ import annotations
 import email.utils
 import multiprocessing
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -47,6 +48,7 @@ PARALLEL_THRESHOLD = 400  # pages; below it forking workers costs more than it s
 # articles): a year page shows each month's newest headlines, a month page 100 articles.
 YEAR_HEADLINES = 10
 ARCHIVE_PER_PAGE = 100
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 MODIFIED = attrgetter("modified")  # ArticlePage → its lastmod, at C speed
 EVENT_LABELS = {"article": "Report", "ipo": "IPO", "earnings": "Earnings",
                 "acquisition": "Acquisition", "restructuring": "Restructuring",
@@ -323,6 +325,10 @@ def _render_one(index: int) -> tuple[int, bytes | Diagnostic]:
     output = outputs[index]
     try:
         html = env.get_template(output.template).render(output.context, page_url=output.site_path)
+        if output.template.endswith(".xml"):
+            # XML 1.0 has no place for most control characters: one NUL pasted into a
+            # headline would make every feed unreadable.
+            html = NOT_XML.sub("", html)
         return index, html.encode("utf-8")
     except Exception as error:  # any template failure becomes a diagnostic, never a traceback
         return index, template_diagnostic(error, root, output.template)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import tempfile
 import threading
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from digest.build import build
 from digest.config import Config, load_config
-from digest.errors import DigestError
+from digest.errors import Diagnostic, DigestError, UsageError
 from digest.model import Selection
 from digest.state import KeptState, collect_frozen
 
@@ -76,20 +77,39 @@ def make_handler(site: LiveSite) -> type[SimpleHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:
+            self.respond(head=False)
+
+        def do_HEAD(self) -> None:
+            self.respond(head=True)
+
+        def respond(self, head: bool) -> None:
+            """GET and HEAD alike (same headers, same Content-Length); HEAD sends no body."""
+            self.head_only = head
             path = unquote(urlsplit(self.path).path)
-            if ".." in path.split("/") or "\\\\" in path or "\\0" in path:
-                self.send_error(403, "paths with '..' are refused")
+            segments = path.split("/")
+            if ".." in segments or "\\" in path or "\0" in path:
+                self.send_error(403, "paths with '..', backslashes or NUL are refused")
                 return
-            if path == EVENTS_PATH:
+            if any(len(segment.encode()) > 255 for segment in segments):
+                self.send_error(404)
+                return
+            if path == EVENTS_PATH and not head:
                 self.stream_events()
                 return
-            target = Path(self.translate_path(self.path))
-            if target.is_dir() and path.endswith("/"):
-                target = target / "index.html"
-            if target.suffix == ".html" and target.is_file():
-                self.send_page(target)
+            try:
+                target = Path(self.translate_path(self.path))
+                if target.is_dir() and path.endswith("/"):
+                    target = target / "index.html"
+                if target.suffix == ".html" and target.is_file():
+                    self.send_page(target)
+                    return
+            except (OSError, ValueError):
+                self.send_error(404)
                 return
-            super().do_GET()
+            if head:
+                super().do_HEAD()
+            else:
+                super().do_GET()
 
         def send_page(self, target: Path) -> None:
             html = target.read_text(encoding="utf-8")
@@ -101,7 +121,8 @@ def make_handler(site: LiveSite) -> type[SimpleHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            self.wfile.write(body)
+            if not getattr(self, "head_only", False):
+                self.wfile.write(body)
 
         def send_error(self, code: int, message: str | None = None,
                        explain: str | None = None) -> None:
@@ -150,14 +171,22 @@ def serve(root: Path, port: int, selection: Selection,
     """Run until interrupted (Ctrl-C): build, serve, watch, rebuild."""
     from watchfiles import watch  # imported here: only `serve` needs it
 
+    seed = load_config(root)
+    # Bound first: a port in use is reported as such, and nothing is left in /tmp.
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), SimpleHTTPRequestHandler)
+    except OSError as error:
+        raise UsageError([Diagnostic(f"--port {port}", 0, 0,
+                                     f"cannot listen on 127.0.0.1:{port}: {error.strerror}",
+                                     hint="choose another port, or --port 0 for any free "
+                                          "one")]) from None
     scratch = Path(tempfile.mkdtemp(prefix="digest-serve-"))
     site = LiveSite(scratch / "site")
     site.folder.mkdir()
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(site))
+    server.RequestHandlerClass = make_handler(site)
     server.daemon_threads = True
     address = f"http://127.0.0.1:{server.server_address[1]}/"
-
-    kept = KeptState(seed=load_config(root))  # rebuilds keep their state in memory
+    kept = KeptState(seed=seed)  # rebuilds keep their state in memory
 
     def rebuild() -> None:
         try:
@@ -171,12 +200,19 @@ def serve(root: Path, port: int, selection: Selection,
             text = "\n".join(d.format() for d in error.diagnostics)
             site.publish(BuildState(site.state.generation, text))
             report(text)
+        except (OSError, ValueError) as error:  # one bad save must not end the server
+            text = f"error: the build failed: {error}"
+            site.publish(BuildState(site.state.generation, text))
+            report(text)
 
-    rebuild()
+    # SIGTERM (a closed terminal, a process manager) stops as Ctrl-C does: the
+    # temporary folder is removed on the way out.
+    previous_handler = signal.signal(signal.SIGTERM, stop_on_signal)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    ready(address)
     try:
+        rebuild()
+        thread.start()
+        ready(address)
         config = load_config(root)
         # Every second without changes, the memory of replaced builds is freed: a
         # full collection takes ~0.7 s at 10,000 articles, never between a save and
@@ -189,8 +225,14 @@ def serve(root: Path, port: int, selection: Selection,
             else:
                 collect_frozen()
     finally:
+        signal.signal(signal.SIGTERM, previous_handler)
         site.stopping.set()
         site.publish(site.state)
-        server.shutdown()
+        if thread.is_alive():  # shutdown() waits for serve_forever, which may not have run
+            server.shutdown()
         server.server_close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def stop_on_signal(number: int, frame: object) -> None:
+    raise KeyboardInterrupt

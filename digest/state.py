@@ -99,11 +99,13 @@ def scan_folder(folder: Path, prefix: str, stamps: InputStamps) -> None:
         return
     for entry in entries:
         try:
-            if entry.is_dir():
+            if entry.is_dir(follow_symlinks=False):  # as the build: linked folders not entered
                 scan_folder(Path(entry.path), f"{prefix}{entry.name}/", stamps)
-            else:
+            elif entry.is_file():  # a FIFO or a device would block or never end when read
                 stat = entry.stat()
                 stamps[prefix + entry.name] = (stat.st_mtime_ns, stat.st_size)
+            else:  # not read by the build (a dangling link, a FIFO): only its presence
+                stamps[prefix + entry.name] = (-1, -1)
         except OSError:
             stamps[prefix + entry.name] = (-1, -1)
 
