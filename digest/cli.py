@@ -37,7 +37,10 @@ def github_annotation(d: Diagnostic) -> str:
     def escape(text: str) -> str:
         return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
-    where = f"file={d.path}" + (f",line={d.line}" if d.line else "") + \
+    def escape_property(text: str) -> str:  # a file name must not add properties
+        return escape(text).replace(":", "%3A").replace(",", "%2C")
+
+    where = f"file={escape_property(d.path)}" + (f",line={d.line}" if d.line else "") + \
         (f",col={d.column}" if d.column else "")
     message = d.message + (f" (hint: {d.hint})" if d.hint else "")
     command = {"error": "error", "warning": "warning", "note": "notice"}[d.severity]
@@ -332,7 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("the previous site is untouched", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted; the previous site is untouched", file=sys.stderr)
+        # The swap is one atomic exchange: the output folder holds one whole site.
+        print("interrupted; the output folder holds a whole site (the previous one, or "
+              "this build's if it had been swapped in)", file=sys.stderr)
         return 130
     return code
 

@@ -38,6 +38,7 @@ TOPIC_KEYS = ("name", "aliases", "description")
 PARALLEL_THRESHOLD = 200
 BATCH = 2000  # files read and rendered together
 IGNORED = (".", "_")  # names of content files and folders that are not published
+MAX_MENTIONS = 50  # tags or companies of one article
 SLUG_MAX = 200  # characters of an article's slug (a file name holds 255 bytes)
 UNSAFE_IN_PATH = re.compile(r"[\x00-\x1f\x7f?#\\]")  # never in a path of the site
 
@@ -194,8 +195,18 @@ def decode_text(data: bytes, shown: str, diagnostics: Diagnostics) -> str | None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        diagnostics.error(shown, 0, 0, f"file is not valid UTF-8 (byte {error.start})",
-                          "save the file with UTF-8 encoding")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            diagnostics.error(shown, 1, 1, "file is UTF-16, not UTF-8",
+                              "save the file with UTF-8 encoding")
+            return None
+        # line and column of the first bad byte, counting characters before it
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        line = data.count(b"\n", 0, error.start) + 1
+        column = len(data[line_start:error.start].decode("utf-8", "replace")) + 1
+        diagnostics.error(shown, line, column,
+                          f"file is not valid UTF-8 (byte 0x{data[error.start]:02x})",
+                          "save the file with UTF-8 encoding (it may be Latin-1 or "
+                          "Windows-1252)")
     return None
 
 
@@ -391,8 +402,14 @@ def body_links(html: str, article_path: str, config: Config) -> tuple[str, ...]:
 
 
 def mentions(reader: FieldReader, key: str) -> tuple[Mention, ...]:
-    return tuple(Mention(name, reader.path, reader.matter.value_at(*key_path))
-                 for name, key_path in reader.string_list(reader.matter.data, key))
+    found = tuple(Mention(name, reader.path, reader.matter.value_at(*key_path))
+                  for name, key_path in reader.string_list(reader.matter.data, key))
+    if len(found) > MAX_MENTIONS:
+        # each new name is a page and three feeds: 5,000 tags made 20,000 pages
+        reader.error((key,), f"{len(found)} {key} on one article (at most {MAX_MENTIONS})",
+                     f"keep the few {key} the article is about", at_key=True)
+        return found[:MAX_MENTIONS]
+    return found
 
 
 def read_article(reader: FieldReader, config: Config) -> Article | None:

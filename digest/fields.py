@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, tzinfo
@@ -96,6 +97,11 @@ class FieldReader:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             self.error((*where, key), f"'{key}' must be a string, got {type_name(value)}",
+                       "quote the value: key: \"…\"")
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            # YAML reads 1e400 or .inf as a number: the text would become "inf"
+            self.error((*where, key), f"'{key}' is read as the number {value}",
                        "quote the value: key: \"…\"")
             return None
         return str(value).strip()

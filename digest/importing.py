@@ -3,6 +3,7 @@ included) become digest articles marked `draft: true` for review. Never overwrit
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -36,7 +37,10 @@ LIQUID = re.compile(r"{%-?\s*(?:raw|endraw)\s*-?%}|{%-?.*?-?%}|{{-?.*?-?}}", re.
 SHORTCODE = re.compile(r"{{[<%]\s*/?\s*[\w./-]+[^}]*?[>%]}}", re.DOTALL)
 DATED_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
 MAPPED = {"title", "date", "categories", "category", "tags", "author", "authors", "summary",
-          "description", "excerpt", "slug", "draft", "published", "aliases", "lang"}
+          "description", "excerpt", "slug", "draft", "published", "aliases", "lang",
+          "permalink", "url", "redirect_from"}
+POST_URL = re.compile(r"{%-?\s*post_url\s+([\w./-]+?)\s*-?%}")
+POST_LINK = "digest-import-post:"  # stands for a post_url until its new file is known
 
 
 @dataclass
@@ -224,6 +228,9 @@ def from_markdown(path: Path, text: str, now: datetime, zone: Any,
     tags = as_list(data.get("tags"), True) + as_list(data.get("categories"), True) + \
         as_list(data.get("category"), True)
     draft = data.get("draft") is True or data.get("published") is False
+    # {% post_url 2023-05-02-name %} names another post: kept as a marker that
+    # import_files turns into a link to that post's new file.
+    body = POST_URL.sub(lambda m: f"{POST_LINK}{m.group(1)}", body)
     body = SHORTCODE.sub("", LIQUID.sub("", body)).strip()
     return Imported(path, title, moment, body,
                     summary=str(data.get("summary") or data.get("description")
@@ -231,9 +238,28 @@ def from_markdown(path: Path, text: str, now: datetime, zone: Any,
                     tags=list(dict.fromkeys(tags)),
                     authors=as_list(data.get("authors")) + as_list(data.get("author")),
                     slug=str(data.get("slug") or ""),
-                    aliases=as_list(data.get("aliases")),
+                    aliases=list(dict.fromkeys(
+                        as_list(data.get("aliases")) + as_list(data.get("redirect_from"))
+                        + old_addresses(data, name, tags))),
                     dropped=sorted(k for k in data if k not in MAPPED) + (
                         ["draft/published"] if draft else []))
+
+
+def old_addresses(data: dict[str, Any], name: re.Match[str] | None, tags: list[str]
+                  ) -> list[str]:
+    """Where the post lived on the old site, kept as aliases so old links still work:
+    its own `permalink:` (Jekyll) or `url:` (Hugo), else Jekyll's default address of a
+    dated post (/:categories/:year/:month/:day/:title.html)."""
+    for key in ("permalink", "url"):
+        value = data.get(key)
+        if isinstance(value, str) and value.startswith("/") and ":" not in value:
+            return [value]
+    if name is None or data.get("permalink") is not None:
+        return []
+    categories = as_list(data.get("categories"), True) + as_list(data.get("category"), True)
+    day = name.group(1).replace("-", "/")
+    prefix = "".join(f"/{slugify(c)}" for c in categories if slugify(c))
+    return [f"{prefix}/{day}/{name.group(2)}.html"]
 
 
 def suggest(imported: Imported, companies: list[CompanyEntry], topics: list[TopicEntry]
@@ -292,6 +318,8 @@ def import_files(config: Config, inputs: list[Path], now: datetime, dry_run: boo
         diagnostics.error(", ".join(map(str, inputs)), 0, 0, "nothing to import",
                           "name .txt, .html or .md files, or folders holding them")
     results = []
+    planned: list[tuple[Path, Imported, Path]] = []
+    taken: set[Path] = set()
     for path in files:
         shown = str(path)
         try:
@@ -305,17 +333,41 @@ def import_files(config: Config, inputs: list[Path], now: datetime, dry_run: boo
                     else from_markdown(path, text, now, config.tz, diagnostics, shown))
         if imported is None:
             continue
+        # The moment as the site shows it: an offset written in the source (Z, +02:00)
+        # is kept by converting, not dropped.
+        imported.date = imported.date.astimezone(config.tz)
         suggest(imported, content.companies, content.topics)
         slug = slugify(imported.slug or imported.title) or "imported"
-        target = config.content_path / "articles" / f"{imported.date:%Y}" / f"{slug}.md"
-        output = front_matter(imported, dropped_note=True)
+        folder = config.content_path / "articles" / f"{imported.date:%Y}"
+        target, number = folder / f"{slug}.md", 1
+        while target in taken:  # two posts of this run with one name: both are kept
+            number += 1
+            target = folder / f"{slug}-{number}.md"
         if target.exists():
             diagnostics.error(shown, 0, 0, f"{target} exists: not overwritten",
                               "rename or move the existing article, then import again")
             continue
+        if number > 1:  # and its own URL, which comes from the slug
+            imported.slug = target.stem
+        taken.add(target)
+        planned.append((path, imported, target))
+    new_files = {path.stem: target for path, _, target in planned}
+    for path, imported, target in planned:
+        imported.body = link_posts(imported.body, new_files, target)
+        output = front_matter(imported, dropped_note=True)
         if not dry_run:
             target.parent.mkdir(parents=True, exist_ok=True)
             with target.open("x", encoding="utf-8") as handle:
                 handle.write(output)
         results.append(Written(path, target, output, not dry_run))
     return results
+
+
+def link_posts(body: str, new_files: dict[str, Path], target: Path) -> str:
+    """Jekyll post_urls as links to the posts' new files (links.py makes them URLs)."""
+    def link(match: re.Match[str]) -> str:
+        other = new_files.get(Path(match.group(1)).stem)
+        if other is None:
+            return ""
+        return os.path.relpath(other, target.parent).replace(os.sep, "/")
+    return re.sub(re.escape(POST_LINK) + r"([\w./-]+)", link, body)

@@ -70,11 +70,18 @@ def create_article(config: Config, title: str, moment: datetime, companies: list
         "Write the article here. Remove `draft: true` to publish it.",
         "",
     ]
+    made = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x", encoding="utf-8") as handle:
             handle.write("\n".join(lines))
-    except FileExistsError:
+    except OSError as error:
+        for folder in made:  # leave no empty folder behind
+            folder.rmdir()
+        if not isinstance(error, FileExistsError):
+            raise BuildError([Diagnostic(str(path), 0, 0,
+                                         f"cannot write the article: {error.strerror}")]
+                             ) from None
         shown = path.relative_to(config.root).as_posix()
         raise BuildError([Diagnostic(shown, 0, 0, "an article with this file name exists",
                                      hint="choose another title; digest never overwrites "

@@ -137,13 +137,15 @@ class Scaffolded:
 def scaffold(folder: Path, today: date) -> list[Scaffolded]:
     name = folder.resolve().name or "digest-site"
     title = name.replace("-", " ").replace("_", " ").title()
-    files = {
-        "pyproject.toml": PYPROJECT.format(name=name, title=title),
-        f"content/articles/{today:%Y}/welcome.md": ARTICLE.format(title=title, today=today),
-        "content/companies/example-co.md": COMPANY,
-        ".gitignore": GITIGNORE,
-        ".github/workflows/pages.yml": WORKFLOW,
-    }
+    files = {"pyproject.toml": PYPROJECT.format(name=name, title=title)}
+    # The samples only start an empty site: in one that has content they would be
+    # published beside the editors' articles.
+    if not (folder / "content").exists():
+        files[f"content/articles/{today:%Y}/welcome.md"] = ARTICLE.format(title=title,
+                                                                         today=today)
+        files["content/companies/example-co.md"] = COMPANY
+    files[".gitignore"] = GITIGNORE
+    files[".github/workflows/pages.yml"] = WORKFLOW
     results = []
     for relative, text in files.items():
         path = folder / relative
