@@ -111,6 +111,14 @@ def test_yaml_alias_bomb_and_duplicate_keys_are_diagnostics(digest: RunDigest,
                for n in range(9)]
     write_article(example_site, "bomb.md", "Bomb", "\n".join(levels) + "\n")
     write_article(example_site, "twice.md", "Once", "title: Twice\n")
+    posts = example_site / "posts"
+    posts.mkdir()
+    (posts / "2023-05-01-bomb.md").write_text(
+        (example_site / "content/articles/bomb.md").read_text())
+    imported = digest("import", posts, cwd=example_site)
+    assert imported.returncode == 1
+    assert "cannot read the front matter: anchors and aliases" in imported.stderr
+    no_traceback(imported)
     result = digest("check", cwd=example_site)
     assert result.returncode == 1
     assert "bomb.md:4:4: error: anchors and aliases (&name, *name) are not allowed" \
