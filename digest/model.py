@@ -40,6 +40,9 @@ class ArticlePage:
     local_updated: datetime | None  # article.updated in the site timezone
     reading_minutes: int
     modified: datetime  # article.updated or else article.date: a list page's lastmod
+    # its timestamp: aware datetimes in different zones compare through utcoffset()
+    # calls, and list pages take the newest of ~100,000 of them
+    modified_at: float
     companies: list[CompanyPage] = field(default_factory=list, repr=False)
     topics: list[TopicPage] = field(default_factory=list, repr=False)
     related: list[ArticlePage] = field(default_factory=list, repr=False)
@@ -253,7 +256,8 @@ def build_site(content: Content, config: Config, diagnostics: Diagnostics,
         updated = article.updated.astimezone(zone) if article.updated else None
         minutes = max(1, round(article.word_count / config.words_per_minute))
         pages.append(ArticlePage(article, article_url(config, article, local), local, updated,
-                                 minutes, article.updated or article.date))
+                                 minutes, article.updated or article.date,
+                                 (article.updated or article.date).timestamp()))
     pages = newest_first(pages)
 
     for page in pages:

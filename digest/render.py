@@ -49,7 +49,7 @@ PARALLEL_THRESHOLD = 400  # pages; below it forking workers costs more than it s
 YEAR_HEADLINES = 10
 ARCHIVE_PER_PAGE = 100
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-MODIFIED = attrgetter("modified")  # ArticlePage → its lastmod, at C speed
+MODIFIED_AT = attrgetter("modified_at")  # ArticlePage → its lastmod's timestamp, at C speed
 EVENT_LABELS = {"article": "Report", "ipo": "IPO", "earnings": "Earnings",
                 "acquisition": "Acquisition", "restructuring": "Restructuring",
                 "regulation": "Regulation", "funding": "Funding", "partnership": "Partnership",
@@ -203,7 +203,8 @@ def paginate(first_page: str, items: Sequence[ArticlePage], per_page: int
 
 
 def newest(pages: Sequence[ArticlePage]) -> datetime | None:
-    return max(map(MODIFIED, pages), default=None)
+    newest_page = max(pages, key=MODIFIED_AT, default=None)
+    return newest_page.modified if newest_page is not None else None
 
 
 def list_outputs(site: Site, urls: Urls) -> list[Output]:
