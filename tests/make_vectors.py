@@ -1,12 +1,19 @@
-"""Write tests/tokenizer_vectors.json from the Python tokenizer (`python -m tests.make_vectors`).
+"""Write the shared search vectors (`python -m tests.make_vectors`):
 
-The vectors are then the contract for the JavaScript tokenizer; review the diff of the
-JSON file whenever it changes: each entry is an input and the tokens the spec requires.
+- tests/tokenizer_vectors.json from the Python tokenizer: the contract for the
+  JavaScript tokenizer; each entry is an input and the tokens the spec requires;
+- tests/stemmer_vectors.txt ("word stem" per line) from `snowballstemmer`: the contract
+  for templates/static/stemmer.js, over every a–z word of the example site and every
+  tenth word of Webster's Second International word list (public domain; read from the
+  `english-words` package, needed only to regenerate: `pip install english-words`).
+
+Review the diff of either file whenever it changes.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from digest.search.tokenizer import parse_query, tokenize
 from tests.conftest import REPO
@@ -34,7 +41,26 @@ def vectors() -> list[dict[str, object]]:
     return result
 
 
+def stemmer_vectors() -> list[tuple[str, str]]:
+    from english_words import get_english_words_set
+
+    from digest.search.stemmer import stem
+    from digest.search.tokenizer import tokenize
+
+    words = {token for path in sorted((REPO / "content").rglob("*.md"))
+             for token in tokenize(path.read_text(encoding="utf-8"))
+             if re.fullmatch("[a-z]+", token)}
+    listed = sorted(w for w in get_english_words_set(["web2"], lower=True)
+                    if re.fullmatch("[a-z]+", w))
+    words.update(listed[::10])
+    return [(word, stem(word)) for word in sorted(words)]
+
+
 if __name__ == "__main__":
+    pairs = stemmer_vectors()
+    (REPO / "tests" / "stemmer_vectors.txt").write_text(
+        "".join(f"{word} {stemmed}\n" for word, stemmed in pairs), encoding="utf-8")
+    print(f"wrote {len(pairs)} stems to tests/stemmer_vectors.txt")
     path = REPO / "tests" / "tokenizer_vectors.json"
     path.write_text(json.dumps(vectors(), ensure_ascii=False, indent=1) + "\n",
                     encoding="utf-8")

@@ -109,3 +109,26 @@ def test_search_false_leaves_search_out(digest: RunDigest, example_site: Path) -
     assert not (site / "search").exists()
     home = (site / "index.html").read_text(encoding="utf-8")
     assert "search.js" not in home and 'role="search"' not in home
+
+
+STEMS = [line.split(" ") for line in
+         (REPO / "tests/stemmer_vectors.txt").read_text(encoding="utf-8").splitlines()]
+
+
+def test_stemmer_vectors_are_snowball_english() -> None:
+    """The shared vectors (also read by tests/js/stemmer.test.mjs) hold what the
+    indexer's stemmer gives: the example site's whole vocabulary and a large word list."""
+    from digest.search.stemmer import stem, stem_term
+    from digest.search.tokenizer import tokenize
+
+    assert len(STEMS) > 20_000
+    assert all(stem(word) == stemmed for word, stemmed in STEMS)
+    listed = {word for word, _ in STEMS}
+    vocabulary = {t for p in (REPO / "content").rglob("*.md")
+                  for t in tokenize(p.read_text(encoding="utf-8"))
+                  if t.isascii() and t.isalpha()}
+    assert vocabulary <= listed, "every word of the example site is a vector"
+    assert stem("withdraws") == "withdraw" and stem("shares") == "share"
+    assert stem("plunged") == stem("plunge") == "plung"
+    assert stem_term("阿里") is None and stem_term("9988") is None
+    assert stem_term("shares") == "share~"

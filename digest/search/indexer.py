@@ -25,9 +25,10 @@ from typing import Any
 
 from digest.cache import MarkdownCache
 from digest.model import ArticlePage, Site
+from digest.search.stemmer import stem_term
 from digest.search.tokenizer import tokenize
 
-VERSION = 1
+VERSION = 2  # 2: stem terms (docs/SEARCH.md)
 DAY_ZERO = date(1900, 1, 1)
 DAY_BITS = 10  # ids are day << 10 | slot: up to 1,024 articles a day
 FIELD_WEIGHTS = {"title": 3.0, "companies": 3.0, "topics": 2.0, "summary": 1.5, "body": 1.0}
@@ -89,6 +90,11 @@ def document_impacts(fields: dict[str, str]) -> dict[str, int]:
         weight = FIELD_WEIGHTS[name]
         for term, count in Counter(tokens).items():
             weighted[term] += weight * count
+            # every form of a word also counts for its stem: "withdraws" is found by
+            # "withdrawn"'s stem, and the exact form keeps its own, higher-ranking term
+            stemmed = stem_term(term)
+            if stemmed is not None:
+                weighted[stemmed] += weight * count
     norm = K1 * (1 - B + B * quantized_length(body_length) / REFERENCE_LENGTH)
     # A document has only a handful of distinct weighted frequencies: compute each once.
     table = {x: max(1, min(255, round(SCALE * x * (K1 + 1) / (x + norm))))

@@ -1,8 +1,12 @@
 // Query engine over digest's search index (format and ranking: docs/SEARCH.md).
 // Pure apart from `load(path)`, which fetches one index file as JSON.
+import { stem } from "./stemmer.js";
 import { parseQuery } from "./tokenizer.js";
 
 const MAX_EXPANSIONS = 64;
+const STEMMABLE = /^[a-z]+$/; // as digest/search/stemmer.py
+const STEM_MARK = "~";
+const EXACT_WEIGHT = 0.5; // the exact form adds half of its score to its stem's
 const DAY_MS = 86400000;
 const DAY_ZERO = Date.UTC(1900, 0, 1);
 
@@ -64,7 +68,9 @@ export class SearchIndex {
       if (i > this.shardIndex(prefix) && !shards[i][0].startsWith(prefix)) break;
       const shard = await this.shard(i);
       shard.terms.forEach((term, at) => {
-        if (term.startsWith(prefix)) found.push([term, shard.postings[at].length >> 1]);
+        if (term.startsWith(prefix) && !term.endsWith(STEM_MARK)) {
+          found.push([term, shard.postings[at].length >> 1]);
+        }
       });
     }
     found.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
@@ -76,36 +82,66 @@ export class SearchIndex {
     return Math.log(1 + (n - df + 0.5) / (df + 0.5));
   }
 
-  // Score of each matching document for one query token (best expansion for a prefix).
-  async tokenScores(token, isPrefix) {
-    const terms = isPrefix ? [...new Set([token, ...await this.expand(token)])] : [token];
+  // Score of each matching document for one query word. A finished word matches
+  // through its stem (every form of it), and its exact form adds EXACT_WEIGHT of its own
+  // score; the word being typed (`isPrefix`) is one term over the union of its
+  // completions and its stem, each document scored by its best impact among them.
+  async wordScores(token, isPrefix) {
     const scale = this.manifest.weights.scale;
     const scores = new Map();
-    for (const list of await Promise.all(terms.map((t) => this.postings(t)))) {
+    const stemmed = STEMMABLE.test(token) ? stem(token) + STEM_MARK : null;
+    if (isPrefix) {
+      const terms = [...new Set([token, ...await this.expand(token)])];
+      if (stemmed) terms.push(stemmed);
+      const best = new Map();
+      for (const list of await Promise.all(terms.map((t) => this.postings(t)))) {
+        for (const [id, impact] of list) {
+          if (impact > (best.get(id) ?? 0)) best.set(id, impact);
+        }
+      }
+      const idf = this.idf(best.size);
+      for (const [id, impact] of best) scores.set(id, (idf * impact) / scale);
+      return scores;
+    }
+    const lists = await Promise.all([this.postings(stemmed ?? token),
+      stemmed ? this.postings(token) : []]);
+    lists.forEach((list, i) => {
+      const weight = i === 0 ? 1 : EXACT_WEIGHT;
       const idf = this.idf(list.length);
       for (const [id, impact] of list) {
-        const score = (idf * impact) / scale;
-        if (score > (scores.get(id) ?? 0)) scores.set(id, score);
+        scores.set(id, (scores.get(id) ?? 0) + (weight * idf * impact) / scale);
       }
-    }
+    });
     return scores;
   }
 
-  // {ids: ranked document ids, years: Map(year -> count)} for a query and filters.
+  // {ids, years: Map(year -> count), missing, partial, complete} for a query and
+  // filters (`complete`: how many of the ids have every word). Articles
+  // matching every word come first, then those matching most; within one count the
+  // score decides and the date only breaks ties. `missing`: query words found nowhere;
+  // `partial`: no article matches every word (the best ones are shown instead).
   async search(text, { company = "", topic = "", year = "", sort = "relevance" } = {}) {
-    const manifest = await this.open();
+    await this.open();
     const { tokens, prefix } = parseQuery(text);
     const sets = await Promise.all(tokens.map((token, i) =>
-      this.tokenScores(token, prefix !== null && i === tokens.length - 1)));
+      this.wordScores(token, prefix !== null && i === tokens.length - 1)));
     const filters = [];
     if (company) filters.push(this.postings(`#c:${company}`));
     if (topic) filters.push(this.postings(`#t:${topic}`));
     const allowed = (await Promise.all(filters)).map((list) => new Set(list.map(([id]) => id)));
-    if (!sets.length && !allowed.length && !year) return { ids: [], years: new Map() };
+    const none = { ids: [], years: new Map(), missing: [], partial: false, complete: 0 };
+    if (!sets.length && !allowed.length && !year) return none;
+    const matched = new Map();
+    const score = new Map();
     let candidates;
     if (sets.length) {
-      sets.sort((a, b) => a.size - b.size);
-      candidates = [...sets[0].keys()].filter((id) => sets.every((s) => s.has(id)));
+      for (const set of sets) {
+        for (const [id, value] of set) {
+          matched.set(id, (matched.get(id) ?? 0) + 1);
+          score.set(id, (score.get(id) ?? 0) + value);
+        }
+      }
+      candidates = [...matched.keys()];
     } else if (allowed.length) {
       candidates = [...allowed[0]];
     } else {
@@ -115,15 +151,16 @@ export class SearchIndex {
     const years = new Map();
     for (const id of candidates) years.set(yearOf(id), (years.get(yearOf(id)) ?? 0) + 1);
     if (year) candidates = candidates.filter((id) => String(yearOf(id)) === String(year));
-    const score = new Map(candidates.map((id) => {
-      const base = sets.reduce((sum, s) => sum + s.get(id), 0);
-      const age = manifest.newest_day - (id >> (manifest.day_bits ?? 10));
-      return [id, base * (1 + 0.5 * 2 ** (-age / 365))];
-    }));
+    const best = Math.max(0, ...candidates.map((id) => matched.get(id) ?? 0));
+    const missing = tokens.filter((token, i) => sets[i].size === 0);
+    const partial = sets.length > 1 && best > 0 && best < sets.length;
+    const count = (id) => matched.get(id) ?? 0;
     const ids = candidates.sort(sort === "newest" || !sets.length
-      ? (a, b) => b - a
-      : (a, b) => score.get(b) - score.get(a) || b - a);
-    return { ids, years };
+      ? (a, b) => count(b) - count(a) || b - a
+      : (a, b) => count(b) - count(a) || score.get(b) - score.get(a) || b - a);
+    const complete = sets.length ? ids.filter((id) => count(id) === sets.length).length
+      : ids.length;
+    return { ids, years, missing, partial, complete };
   }
 
   // Metadata of the given documents: [title, url, date, summary, companies, topics].

@@ -159,9 +159,19 @@ function start() {
       shown = 0;
       list.replaceChildren();
       const about = q ? ` for “${q.trim()}”` : "";
-      status.textContent = ranked.length
-        ? `${ranked.length} result${ranked.length === 1 ? "" : "s"}${about}`
-        : `No results${about}. Try fewer words, or browse topics and companies.`;
+      const results = `${ranked.length} result${ranked.length === 1 ? "" : "s"}`;
+      // Never a dead end: without an article that has every word, the closest ones
+      // are shown, and the message says which words were left out.
+      const left = result.missing.length
+        ? `without ${result.missing.map((w) => `“${w}”`).join(", ")} (not found)`
+        : "matching some of the words";
+      status.textContent = !ranked.length
+        ? `No results${about}. Try fewer words, or browse topics and companies.`
+        : result.partial
+          ? `No article has every word${about}; ${results} ${left}`
+          : result.complete < ranked.length
+            ? `${results}${about}, ${result.complete} with every word`
+            : `${results}${about}`;
       await showMore(mine);
     } catch (error) {
       status.textContent = `Search is unavailable: ${error.message}`;

@@ -1,5 +1,6 @@
 // The query engine on small hand-made index data: shard lookup in UTF-16 order, prefix
-// expansion across shards and its cap, BM25 impacts with idf and recency, facets, retries.
+// expansion across shards and its cap, BM25 impacts with idf, stems, partial matches,
+// facets, retries.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SearchIndex, decode, yearOf } from "../../templates/static/search-engine.js";
@@ -24,8 +25,10 @@ function files() {
       facets: "f/0.json",
       weights: { k1: 1.2, b: 0.75, length: 300, scale: 40 },
     },
-    "s/0.json": { terms: ["#c:acme", "#y:2023", "alpha", "clock"],
+    // "alpha~": the stem term (every form of the word); "alpha": the exact form
+    "s/0.json": { terms: ["#c:acme", "#y:2023", "alpha", "alpha~", "clock"],
                   postings: [encode([[B, 1], [A, 1]]), encode([[B, 1]]),
+                             encode([[C, 40], [B, 40], [A, 40]]),
                              encode([[C, 40], [B, 40], [A, 40]]), encode([[C, 80]])] },
     "s/1.json": { terms: ["cloud"], postings: [encode([[B, 40], [A, 40]])] },
     "s/2.json": { terms: ["clouds", "cloudy"], postings: [encode([[C, 200]]), encode([[A, 10]])] },
@@ -91,24 +94,30 @@ test("a prefix expands to at most 64 terms, the most frequent", async () => {
   assert.equal(terms.filter((t) => rare.includes(t)).length, 64 - 46);
 });
 
-test("score = idf * impact / scale, blended with recency", async () => {
+test("score = idf * impact / scale of the stem, plus half the exact form's", async () => {
   const { index } = indexOf();
   const { ids } = await index.search("cloud ");
-  assert.deepEqual(ids, [A, B]); // same impact: the newer ranks first
-  const scores = await index.tokenScores("alpha", false);
+  assert.deepEqual(ids, [A, B]); // same impact: the date breaks the tie, newer first
+  await index.open();
+  const scores = await index.wordScores("alpha", false);
   const idf = Math.log(1 + (3 - 3 + 0.5) / (3 + 0.5));
-  assert.ok(Math.abs(scores.get(A) - idf) < 1e-12);
+  assert.ok(Math.abs(scores.get(A) - 1.5 * idf) < 1e-12);
 });
 
-test("all tokens must match; a finished word is not a prefix", async () => {
+test("every word first, then most words; a finished word is not a prefix", async () => {
   const { index } = indexOf();
-  assert.deepEqual((await index.search("alpha cloud ")).ids, [A, B]);
-  assert.deepEqual((await index.search("alpha clock")).ids, [C]);
-  assert.deepEqual((await index.search("alpha missing")).ids, []);
+  const all = await index.search("alpha cloud ");
+  assert.deepEqual(all.ids, [A, B, C]); // C has "alpha" only: after those with both
+  assert.equal(all.partial, false);
+  assert.deepEqual((await index.search("alpha clock")).ids, [C, A, B]);
+  const some = await index.search("alpha missing");
+  assert.deepEqual(some.ids, [A, B, C]);
+  assert.deepEqual(some.missing, ["missing"]);
+  assert.equal(some.partial, true);
   assert.deepEqual((await index.search("clou ")).ids, []);
 });
 
-test("a prefix matches through its best-scoring expansion", async () => {
+test("the word being typed is one term over its completions", async () => {
   const { index } = indexOf();
   // "clouds" (df 1, impact 200) outranks "cloud" (df 2): C first despite its age
   assert.deepEqual((await index.search("clou")).ids, [C, A, B]);
