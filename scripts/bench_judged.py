@@ -161,8 +161,9 @@ def run_set(site: Path, judged: list[Judged]) -> list[tuple[Judged, Score, Score
 
 def summary(name: str, rows: list[tuple[Judged, Score, Score]]) -> str:
     count = len(rows)
-    mrr = [sum(r[i].reciprocal for r in rows) / count for i in (1, 2)]
-    top3 = [sum(r[i].top3 for r in rows) / count for i in (1, 2)]
+    ours, theirs = [r[1] for r in rows], [r[2] for r in rows]
+    mrr = [sum(s.reciprocal for s in scores) / count for scores in (ours, theirs)]
+    top3 = [sum(s.top3 for s in scores) / count for scores in (ours, theirs)]
     verdict = "PASS" if mrr[0] >= mrr[1] and top3[0] >= top3[1] else "MISS"
     return (f"| {name} | {count} | {mrr[0]:.3f} | {mrr[1]:.3f} | {top3[0]:.3f} | "
             f"{top3[1]:.3f} | {verdict} |")
