@@ -29,6 +29,8 @@ INPUTS = [
     "Alibaba ali", "BABA 9988.HK", "Eddie Wu (吴泳铭)", "Tencent’s 腾讯", "naïve’s",
     "don't", "rock 'n' roll", "AT&T", "O'Neil", "l’économie", "١٢٣ arabic digits",
     "हिन्दी पाठ", "ไทย", "emoji 🚀 launch", "Zürich ZÜRICH", "ǅ title", "ﬀ",
+    "Çelik Holding", "São Paulo Agro", "Société Éclat Données", "Łódź Logistyka", "Ōkami",
+    "Việt Nam ệ", "x\u0301\u0323y", "ά έ Ελλάδα", "Ørsted Ærø", "İİ", "Dvořák", "ﬃ café",
 ]
 
 

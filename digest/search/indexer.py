@@ -25,13 +25,13 @@ from typing import Any
 
 from digest.cache import MarkdownCache
 from digest.model import ArticlePage, Site
-from digest.search.stemmer import stem_term
-from digest.search.tokenizer import tokenize
+from digest.search.stemmer import pair_terms, stem_term, title_terms
+from digest.search.tokenizer import is_cjk, tokenize
 
 VERSION = 2  # 2: stem terms (docs/SEARCH.md)
 DAY_ZERO = date(1900, 1, 1)
 DAY_BITS = 10  # ids are day << 10 | slot: up to 1,024 articles a day
-FIELD_WEIGHTS = {"title": 3.0, "companies": 3.0, "topics": 2.0, "summary": 1.5, "body": 1.0}
+FIELD_WEIGHTS = {"title": 6.0, "companies": 3.0, "topics": 2.0, "summary": 1.5, "body": 1.0}
 K1, B, REFERENCE_LENGTH, SCALE = 1.2, 0.75, 300, 40
 SHARD_BOUNDARY = 48  # a term with crc32 % 48 == 0 starts a shard: ~48 terms a shard
 SPLIT_BOUNDARY = 6  # finer boundaries inside a shard that grew too big
@@ -95,6 +95,9 @@ def document_impacts(fields: dict[str, str]) -> dict[str, int]:
             stemmed = stem_term(term)
             if stemmed is not None:
                 weighted[stemmed] += weight * count
+        if name == "title":
+            for pair in pair_terms(tokens, is_cjk):
+                weighted[pair] += weight
     norm = K1 * (1 - B + B * quantized_length(body_length) / REFERENCE_LENGTH)
     # A document has only a handful of distinct weighted frequencies: compute each once.
     table = {x: max(1, min(255, round(SCALE * x * (K1 + 1) / (x + norm))))
@@ -135,6 +138,8 @@ def source_impacts(source: Source, store: MarkdownCache) -> dict[str, int]:
                                 "topics": source.topics, "summary": source.summary,
                                 "body": store.get(source.body).text})
     impacts.update(dict.fromkeys(source.facets, 1))
+    # which words the headline has: a membership term each, "key^" (docs/SEARCH.md)
+    impacts.update(dict.fromkeys(title_terms(tokenize(source.title)), 1))
     return impacts
 
 

@@ -10,7 +10,9 @@ same and sorts them right after the words they come from, in the same shard.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from itertools import pairwise
 
 import snowballstemmer
 
@@ -28,3 +30,24 @@ def stem(word: str) -> str:
 def stem_term(word: str) -> str | None:
     """The index term of `word`'s stem, or None for a token that is not stemmed."""
     return stem(word) + STEM_MARK if _STEMMABLE.fullmatch(word) else None
+
+
+def term_key(word: str) -> str:
+    return stem(word) if _STEMMABLE.fullmatch(word) else word
+
+
+def pair_terms(tokens: Sequence[str], is_cjk: Callable[[str], bool]) -> list[str]:
+    """Terms for adjacent words of a title, "stem stem" (a space is in no token): a
+    query whose words stand side by side in a headline ranks that headline higher."""
+    return [f"{term_key(a)} {term_key(b)}" for a, b in pairwise(tokens)
+            if not is_cjk(a) and not is_cjk(b)]
+
+
+TITLE_MARK = "^"
+
+
+def title_terms(tokens: Sequence[str]) -> set[str]:
+    """Membership terms of a headline's words, "key^": ranking puts articles whose
+    headline has more of the query's words first among those matching as many words.
+    `^` sorts right after the word itself, usually in its shard."""
+    return {term_key(token) + TITLE_MARK for token in tokens}

@@ -1,12 +1,15 @@
 // Query engine over digest's search index (format and ranking: docs/SEARCH.md).
 // Pure apart from `load(path)`, which fetches one index file as JSON.
 import { stem } from "./stemmer.js";
-import { parseQuery } from "./tokenizer.js";
+import { isCjk, parseQuery } from "./tokenizer.js";
 
 const MAX_EXPANSIONS = 64;
 const STEMMABLE = /^[a-z]+$/; // as digest/search/stemmer.py
 const STEM_MARK = "~";
 const EXACT_WEIGHT = 0.5; // the exact form adds half of its score to its stem's
+const PAIR_WEIGHT = 1; // query words side by side in a headline ("stem stem" terms)
+const TITLE_MARK = "^"; // "key^": the headline has the word
+const termKey = (token) => (STEMMABLE.test(token) ? stem(token) : token);
 const DAY_MS = 86400000;
 const DAY_ZERO = Date.UTC(1900, 0, 1);
 
@@ -148,6 +151,17 @@ export class SearchIndex {
       candidates = (await this.postings(`#y:${year}`)).map(([id]) => id);
     }
     candidates = candidates.filter((id) => allowed.every((s) => s.has(id)));
+    // Adjacent query words that stand side by side in a headline: a bonus, never a match.
+    const pairs = tokens.slice(1).map((token, i) => [tokens[i], token])
+      .filter(([a, b]) => !isCjk(a) && !isCjk(b))
+      .map(([a, b]) => `${termKey(a)} ${termKey(b)}`);
+    const scale = this.manifest.weights.scale;
+    for (const list of await Promise.all(pairs.map((pair) => this.postings(pair)))) {
+      const idf = this.idf(list.length);
+      for (const [id, impact] of list) {
+        if (score.has(id)) score.set(id, score.get(id) + (PAIR_WEIGHT * idf * impact) / scale);
+      }
+    }
     const years = new Map();
     for (const id of candidates) years.set(yearOf(id), (years.get(yearOf(id)) ?? 0) + 1);
     if (year) candidates = candidates.filter((id) => String(yearOf(id)) === String(year));
@@ -155,9 +169,15 @@ export class SearchIndex {
     const missing = tokens.filter((token, i) => sets[i].size === 0);
     const partial = sets.length > 1 && best > 0 && best < sets.length;
     const count = (id) => matched.get(id) ?? 0;
+    // Among articles matching as many words, those whose headline has more of them first.
+    const inTitle = new Map();
+    const titled = await Promise.all(tokens.map((t) => this.postings(termKey(t) + TITLE_MARK)));
+    for (const list of titled) for (const [id] of list) inTitle.set(id, (inTitle.get(id) ?? 0) + 1);
+    const heads = (id) => inTitle.get(id) ?? 0;
     const ids = candidates.sort(sort === "newest" || !sets.length
       ? (a, b) => count(b) - count(a) || b - a
-      : (a, b) => count(b) - count(a) || score.get(b) - score.get(a) || b - a);
+      : (a, b) => count(b) - count(a) || heads(b) - heads(a) || score.get(b) - score.get(a)
+        || b - a);
     const complete = sets.length ? ids.filter((id) => count(id) === sets.length).length
       : ids.length;
     return { ids, years, missing, partial, complete };

@@ -9,8 +9,14 @@ const CJK_CHAR = new RegExp(`^[${CJK}]`, "u");
 // Python's str.isspace(), exactly: JavaScript's \s lacks \x1c-\x1f and \x85, adds \uFEFF.
 const SPACE = /[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
 
-export const normalize = (text) =>
-  text.normalize("NFKC").toLowerCase().replaceAll("ß", "ss").replaceAll("ς", "σ");
+const LATIN_MARKS = /(?<=[a-z])\p{M}+/gu; // diacritics of Latin letters: éclat → eclat
+const ASCII = /^[\x00-\x7f]*$/;
+
+export const normalize = (text) => {
+  const folded = text.normalize("NFKC").toLowerCase().replaceAll("ß", "ss").replaceAll("ς", "σ");
+  return ASCII.test(folded) ? folded
+    : folded.normalize("NFKD").replace(LATIN_MARKS, "").normalize("NFC");
+};
 
 export const isCjk = (token) => CJK_CHAR.test(token);
 
