@@ -85,3 +85,33 @@ def test_site_works_without_javascript(browser: Browser, site_url: str) -> None:
     page.locator(".timeline-article a").first.click()
     assert page.locator("article h1").count() == 1
     page.context.close()
+
+
+# header and footer are landmarks only outside article, aside, main, nav and section
+LANDMARKS_SCRIPT = """
+() => [...document.querySelectorAll('header, nav, main, footer, aside, [role]')]
+  .filter(e => !['HEADER', 'FOOTER'].includes(e.tagName) || e.getAttribute('role')
+               || !e.parentElement.closest('article, aside, main, nav, section'))
+  .map(e => [e.getAttribute('role') || e.tagName.toLowerCase(),
+             e.getAttribute('aria-label') || ''])
+  .filter(([role]) => ['search', 'nav', 'navigation', 'main', 'header', 'banner', 'footer',
+                       'contentinfo', 'aside', 'complementary'].includes(role))
+"""
+
+
+@pytest.mark.parametrize("path", [p for p in PAGES if p != "no/such/page/"] + ["404.html"])
+def test_landmarks_are_unique_and_the_header_fits_one_desktop_line(
+        browser: Browser, site_url: str, path: str) -> None:
+    """axe's landmark-unique: two landmarks of one role need different names (/search/
+    had the header's search form beside its own)."""
+    page, _ = open_page(browser, site_url + path, viewport={"width": 1280, "height": 800})
+    landmarks = [tuple(pair) for pair in page.evaluate(LANDMARKS_SCRIPT)]
+    assert len(landmarks) == len(set(landmarks)), landmarks
+    searches = page.locator("[role=search]").count()
+    assert searches == 1, f"{path}: {searches} search landmarks"
+    if path != "search/":  # title, navigation and search box side by side
+        tops = [page.locator(s).bounding_box() for s in (".site-title", ".site-nav",
+                                                         ".site-search")]
+        assert all(tops) and max(b["y"] for b in tops if b) - min(b["y"] for b in tops if b) \
+            < 20, tops
+    page.context.close()

@@ -210,3 +210,24 @@ def test_no_dead_end_when_no_article_has_every_word(page: Page, site_url: str) -
     shared.goto(page.url)
     shared.wait_for_function("/No article has every word/.test(document.getElementById("
                              "'search-status').textContent)", timeout=5000)
+
+
+def test_a_misspelt_word_is_corrected_with_a_way_back(page: Page, site_url: str) -> None:
+    titles = search(page, site_url, "cainao ipo ")
+    assert titles[:2] and set(titles[:2]) == {CAINIAO_FILES, CAINIAO_WITHDRAWN}, titles
+    correction = page.locator(".search-correction")
+    assert correction.text_content() == ("Showing results for “cainiao ipo”. Search instead "
+                                         "for “cainao ipo”.")
+    # the corrected search is shareable as typed; the link searches the words as typed
+    shared = page.context.new_page()
+    shared.goto(page.url)
+    shared.wait_for_function("document.querySelector('.search-correction')?.textContent"
+                             ".startsWith('Showing results for')", timeout=5000)
+    correction.locator("a").click()
+    page.wait_for_function("/without “cainao”/.test(document.getElementById('search-status')"
+                           ".textContent)", timeout=5000)
+    assert "exact=1" in page.url and page.locator(".search-correction").is_hidden()
+    exact = page.context.new_page()
+    exact.goto(page.url)
+    exact.wait_for_function("/without “cainao”/.test(document.getElementById("
+                            "'search-status').textContent)", timeout=5000)

@@ -9,6 +9,8 @@ const STEM_MARK = "~";
 const EXACT_WEIGHT = 0.5; // the exact form adds half of its score to its stem's
 const PAIR_WEIGHT = 1; // query words side by side in a headline ("stem stem" terms)
 const TITLE_MARK = "^"; // "key^": the headline has the word
+const PLAIN_WORD = /^[\p{L}\p{N}]+$/u; // a word term: not a stem, pair, headline or facet
+const MAX_TYPOS = 2; // edits (insert, delete, substitute, swap two neighbours)
 const termKey = (token) => (STEMMABLE.test(token) ? stem(token) : token);
 const DAY_MS = 86400000;
 const DAY_ZERO = Date.UTC(1900, 0, 1);
@@ -80,6 +82,28 @@ export class SearchIndex {
     return found.slice(0, MAX_EXPANSIONS).map(([term]) => term);
   }
 
+  // The nearest frequent word (seen in 2+ articles) to a word found nowhere, at most
+  // MAX_TYPOS edits away, looked for in the word's shard and its two neighbours (a typo
+  // rarely changes how a word starts): fewest edits, then most articles. Or null.
+  async correct(word) {
+    const shards = this.manifest.shards;
+    const at = this.shardIndex(word);
+    let best = null;
+    for (let i = Math.max(0, at - 1); i <= Math.min(shards.length - 1, at + 1); i++) {
+      const shard = await this.shard(i);
+      shard.terms.forEach((term, k) => {
+        if (term === word || !PLAIN_WORD.test(term)
+          || Math.abs(term.length - word.length) > MAX_TYPOS) return;
+        const df = shard.postings[k].length >> 1;
+        if (df < 2) return;
+        const edits = distance(word, term);
+        if (edits <= MAX_TYPOS && (!best || edits < best.edits
+          || (edits === best.edits && df > best.df))) best = { term, edits, df };
+      });
+    }
+    return best?.term ?? null;
+  }
+
   idf(df) {
     const n = this.manifest.documents;
     return Math.log(1 + (n - df + 0.5) / (df + 0.5));
@@ -118,21 +142,35 @@ export class SearchIndex {
     return scores;
   }
 
-  // {ids, years: Map(year -> count), missing, partial, complete} for a query and
-  // filters (`complete`: how many of the ids have every word). Articles
+  // {ids, years: Map(year -> count), missing, partial, complete, corrections} for a
+  // query and filters (`complete`: how many of the ids have every word; `corrections`:
+  // [typed, read as] for words found nowhere and corrected). Articles
   // matching every word come first, then those matching most; within one count the
   // score decides and the date only breaks ties. `missing`: query words found nowhere;
   // `partial`: no article matches every word (the best ones are shown instead).
-  async search(text, { company = "", topic = "", year = "", sort = "relevance" } = {}) {
+  async search(text, { company = "", topic = "", year = "", sort = "relevance",
+    exact = "" } = {}) {
     await this.open();
     const { tokens, prefix } = parseQuery(text);
     const sets = await Promise.all(tokens.map((token, i) =>
       this.wordScores(token, prefix !== null && i === tokens.length - 1)));
+    // A word found nowhere is read as the nearest frequent word, unless `exact` is set
+    // (the reader asked for the words as typed).
+    const corrections = [];
+    for (let i = 0; i < tokens.length && !exact; i++) {
+      if (sets[i].size || isCjk(tokens[i]) || Array.from(tokens[i]).length < 4) continue;
+      const fixed = await this.correct(tokens[i]);
+      if (fixed === null) continue;
+      corrections.push([tokens[i], fixed]);
+      tokens[i] = fixed;
+      sets[i] = await this.wordScores(fixed, false);
+    }
     const filters = [];
     if (company) filters.push(this.postings(`#c:${company}`));
     if (topic) filters.push(this.postings(`#t:${topic}`));
     const allowed = (await Promise.all(filters)).map((list) => new Set(list.map(([id]) => id)));
-    const none = { ids: [], years: new Map(), missing: [], partial: false, complete: 0 };
+    const none = { ids: [], years: new Map(), missing: [], partial: false, complete: 0,
+      corrections };
     if (!sets.length && !allowed.length && !year) return none;
     const matched = new Map();
     const score = new Map();
@@ -180,7 +218,7 @@ export class SearchIndex {
         || b - a);
     const complete = sets.length ? ids.filter((id) => count(id) === sets.length).length
       : ids.length;
-    return { ids, years, missing, partial, complete };
+    return { ids, years, missing, partial, complete, corrections };
   }
 
   // Metadata of the given documents: [title, url, date, summary, companies, topics].
@@ -193,6 +231,24 @@ export class SearchIndex {
   async facets() {
     return this.file((await this.open()).facets);
   }
+}
+
+// Edits between two words (optimal string alignment: a swap of neighbours is one edit),
+// in code points.
+export function distance(a, b) {
+  const x = Array.from(a), y = Array.from(b);
+  const rows = Array.from({ length: x.length + 1 }, (_, i) =>
+    Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) {
+        rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return rows[x.length][y.length];
 }
 
 export function decode(encoded) {

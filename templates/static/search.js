@@ -64,6 +64,10 @@ function start() {
   const panel = $("search-filters");
   const params = new URLSearchParams(location.search);
   const state = Object.fromEntries(FILTERS.map((f) => [f, params.get(f) || ""]));
+  state.exact = params.get("exact") || ""; // "1": the words as typed, no correction
+  const correction = element("p", undefined, "search-correction");
+  correction.hidden = true;
+  status.after(correction);
   input.value = params.get("q") || "";
   const more = element("button", "More results", "search-more");
   more.type = "button";
@@ -141,6 +145,7 @@ function start() {
     url.search = "";
     if (q) url.searchParams.set("q", q);
     for (const f of FILTERS) if (state[f]) url.searchParams.set(f, state[f]);
+    if (state.exact) url.searchParams.set("exact", state.exact);
     history.replaceState(null, "", url);
     const query = parseQuery(q);
     words = marker(query);
@@ -154,6 +159,7 @@ function start() {
       const result = await index.search(q, state);
       if (mine !== generation) return; // a newer query has started
       ranked = result.ids;
+      showCorrection(q, result.corrections);
       years = query.tokens.length || state.company || state.topic ? result.years : null;
       countYears();
       shown = 0;
@@ -176,6 +182,30 @@ function start() {
     } catch (error) {
       status.textContent = `Search is unavailable: ${error.message}`;
     }
+  }
+
+  // "Showing results for …", with a link that searches the words as typed.
+  function showCorrection(q, corrections) {
+    correction.replaceChildren();
+    correction.hidden = !corrections.length;
+    if (!corrections.length) return;
+    let read = q.trim();
+    for (const [typed, fixed] of corrections) {
+      read = read.replace(new RegExp(typed.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "iu"),
+        fixed);
+    }
+    const original = new URL(location.href);
+    original.searchParams.set("q", q.trim());
+    original.searchParams.set("exact", "1");
+    const link = element("a", `“${q.trim()}”`);
+    link.href = original.href;
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      state.exact = "1";
+      input.value = q.trim();
+      run();
+    });
+    correction.append(`Showing results for “${read}”. Search instead for `, link, ".");
   }
 
   async function showMore(mine = generation) {
@@ -208,7 +238,11 @@ function start() {
   }
 
   let timer;
-  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 80); });
+  input.addEventListener("input", () => {
+    state.exact = ""; // a new query is corrected again
+    clearTimeout(timer);
+    timer = setTimeout(run, 80);
+  });
   form.addEventListener("submit", (event) => { event.preventDefault(); run(); });
   more.addEventListener("click", () => showMore());
 

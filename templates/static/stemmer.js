@@ -1,8 +1,6 @@
-// Snowball English ("Porter2") stemmer, JavaScript side. The index is stemmed in Python
-// by the `snowballstemmer` package (the one Sphinx uses); this is the same algorithm
-// (snowballstemming.org/algorithms/english/stemmer.html, as in snowballstemmer 2.2), and
-// tests/stemmer_vectors.txt proves the two agree word for word. Only words of a–z
-// letters are stemmed (docs/SEARCH.md); anything else is returned as it is.
+// Snowball English ("Porter2") stemmer: the rules of Python's `snowballstemmer` 2.2,
+// which stems the index; tests/stemmer_vectors.txt proves they agree. Only a–z words
+// are stemmed (docs/SEARCH.md).
 
 const VOWEL = /[aeiouy]/;
 const isVowel = (c) => VOWEL.test(c);
@@ -56,8 +54,8 @@ function regions(word) {
   return [r1, regionAfter(word, r1)];
 }
 
-// A short syllable ending at `end` (exclusive): non-vowel, vowel, non-vowel other than
-// w, x or Y; or, at the start of the word, vowel then non-vowel.
+// A short syllable ends at `end`: non-vowel, vowel, non-vowel but w, x, Y; or a word
+// starting vowel, non-vowel.
 function endsShortSyllable(word, end) {
   const [a, b, c] = [word[end - 3], word[end - 2], word[end - 1]];
   if (end >= 3 && !isVowel(a) && isVowel(b) && !isVowel(c) && !"wxY".includes(c)) {

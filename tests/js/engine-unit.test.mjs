@@ -114,7 +114,7 @@ test("every word first, then most words; a finished word is not a prefix", async
   assert.deepEqual(some.ids, [A, B, C]);
   assert.deepEqual(some.missing, ["missing"]);
   assert.equal(some.partial, true);
-  assert.deepEqual((await index.search("clou ")).ids, []);
+  assert.deepEqual((await index.search("clou ", { exact: "1" })).ids, []);
 });
 
 test("the word being typed is one term over its completions", async () => {
@@ -150,4 +150,24 @@ test("each file is fetched once; a failed fetch is retried next time", async () 
   await index.search("cloud ");
   assert.equal(fetched.filter((p) => p === "s/1.json").length, 2);
   assert.equal(fetched.filter((p) => p === "index.json").length, 1);
+});
+
+test("edit distance counts a swap of neighbours as one edit", async () => {
+  const { distance } = await import("../../templates/static/search-engine.js");
+  assert.equal(distance("bluewtaer", "bluewater"), 1);
+  assert.equal(distance("kitten", "sitting"), 3);
+  assert.equal(distance("阿里", "阿里巴"), 1);
+  assert.equal(distance("", "ab"), 2);
+});
+
+test("a word found nowhere is read as the nearest frequent word, unless exact", async () => {
+  const { index } = indexOf();
+  const fixed = await index.search("clokc ");
+  // "clock" (1 edit) is in one article only, not frequent: "cloud" (2 edits, 2 articles)
+  assert.deepEqual(fixed.corrections, [["clokc", "cloud"]]);
+  const cloud = await index.search("cluod ");
+  assert.deepEqual(cloud.corrections, [["cluod", "cloud"]]);
+  assert.deepEqual(cloud.ids, [A, B]);
+  const typed = await index.search("cluod ", { exact: "1" });
+  assert.deepEqual([typed.ids, typed.corrections], [[], []]);
 });
