@@ -77,3 +77,9 @@ test("a query fetches only a few files", async () => {
   assert.ok(fetched.length <= 6, fetched.join(", "));
   assert.ok(!fetched.some((path) => path.startsWith("f/")), "facets only when filtering");
 });
+
+test("a Chinese alias and an English word in one query", async () => {
+  const { ids, partial } = await index.search("艾克美 listing ");
+  assert.equal(partial, false);
+  assert.equal((await titles(ids))[0], "Acme files for a listing: the details");
+});
