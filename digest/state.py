@@ -36,7 +36,7 @@ from digest.config import PYPROJECT, Config
 from digest.errors import Diagnostic
 
 VERSION = 1
-LIBRARIES = ("jinja2", "markdown", "pyyaml", "python-slugify")
+LIBRARIES = ("jinja2", "markdown", "pyyaml", "python-slugify", "snowballstemmer")
 InputStamps = dict[str, tuple[int, int]]  # file → (mtime_ns, size)
 RACY_NS = 2_000_000_000  # timestamps this close to a scan are not trusted (coarse clocks)
 

@@ -243,8 +243,13 @@ def update_postings(sources: dict[int, Source], previous: IndexState | None,
     ordered = sorted(sources.items(), key=lambda item: item[0])
     for (identifier, _), impacts in zip(ordered, all_impacts([s for _, s in ordered], store),
                                         strict=True):
+        # in id order every posting goes at the end: appended here, without a call each
         for term, impact in impacts.items():
-            insert_posting(postings, term, identifier, impact)
+            values = postings.get(term)
+            if values is None:
+                values = postings[term] = array("i")
+            values.append(identifier)
+            values.append(impact)
     return postings, None
 
 

@@ -2,9 +2,10 @@
 
 The browser stems queries with templates/static/stemmer.js, the same algorithm;
 tests/stemmer_vectors.txt proves they agree. Only words of a–z letters are stemmed
-(names in other scripts, numbers and CJK stay as they are). A stem is indexed as its own
-term, `stem + "~"` (docs/SEARCH.md): the `~` keeps stems apart from words spelled the
-same and sorts them right after the words they come from, in the same shard.
+(names in other scripts, numbers and CJK stay as they are). A word whose stem differs
+from it also counts for the term `stem + "~"` (docs/SEARCH.md): the `~` keeps stems apart
+from words spelled the same and sorts them right after the words they come from, in the
+same shard. A query reads `stem~` and the word `stem` itself.
 """
 
 from __future__ import annotations
@@ -27,9 +28,15 @@ def stem(word: str) -> str:
     return str(_ENGLISH.stemWord(word)) if _STEMMABLE.fullmatch(word) else word
 
 
+@lru_cache(maxsize=200_000)
 def stem_term(word: str) -> str | None:
-    """The index term of `word`'s stem, or None for a token that is not stemmed."""
-    return stem(word) + STEM_MARK if _STEMMABLE.fullmatch(word) else None
+    """The index term of `word`'s stem, or None for a token that is not stemmed or is
+    its own stem: the word's exact term already holds it (queries read both), and the
+    index stays about half the size it would have with a stem term for every word."""
+    if not _STEMMABLE.fullmatch(word):
+        return None
+    stemmed = stem(word)
+    return stemmed + STEM_MARK if stemmed != word else None
 
 
 def term_key(word: str) -> str:

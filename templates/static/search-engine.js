@@ -130,10 +130,13 @@ export class SearchIndex {
       for (const [id, impact] of best) scores.set(id, (idf * impact) / scale);
       return scores;
     }
-    const lists = await Promise.all([this.postings(stemmed ?? token),
-      stemmed ? this.postings(token) : []]);
+    // every form of the word: `stem~` (forms that differ from the stem) and the stem
+    // itself as a word; then the exact form as typed, for its bonus
+    const base = stemmed ? stemmed.slice(0, -STEM_MARK.length) : token;
+    const lists = await Promise.all([stemmed ? this.postings(stemmed) : [],
+      this.postings(base), stemmed ? this.postings(token) : []]);
     lists.forEach((list, i) => {
-      const weight = i === 0 ? 1 : EXACT_WEIGHT;
+      const weight = i < 2 ? 1 : EXACT_WEIGHT;
       const idf = this.idf(list.length);
       for (const [id, impact] of list) {
         scores.set(id, (scores.get(id) ?? 0) + (weight * idf * impact) / scale);
