@@ -73,7 +73,7 @@ export class SearchIndex {
       if (i > this.shardIndex(prefix) && !shards[i][0].startsWith(prefix)) break;
       const shard = await this.shard(i);
       shard.terms.forEach((term, at) => {
-        if (term.startsWith(prefix) && !term.endsWith(STEM_MARK)) {
+        if (term.startsWith(prefix) && PLAIN_WORD.test(term)) { // words, not stems or pairs
           found.push([term, shard.postings[at].length >> 1]);
         }
       });
@@ -82,9 +82,7 @@ export class SearchIndex {
     return found.slice(0, MAX_EXPANSIONS).map(([term]) => term);
   }
 
-  // The nearest frequent word (seen in 2+ articles) to a word found nowhere, at most
-  // MAX_TYPOS edits away, looked for in the word's shard and its two neighbours (a typo
-  // rarely changes how a word starts): fewest edits, then most articles. Or null.
+  // Nearest word in 2+ articles, ≤ MAX_TYPOS edits, in the word's shard ±1 (docs/SEARCH.md).
   async correct(word) {
     const shards = this.manifest.shards;
     const at = this.shardIndex(word);
@@ -109,19 +107,19 @@ export class SearchIndex {
     return Math.log(1 + (n - df + 0.5) / (df + 0.5));
   }
 
-  // Score of each matching document for one query word. A finished word matches
-  // through its stem (every form of it), and its exact form adds EXACT_WEIGHT of its own
-  // score; the word being typed (`isPrefix`) is one term over the union of its
-  // completions and its stem, each document scored by its best impact among them.
+  // Each matching document's score for one query word (docs/SEARCH.md, "Ranking").
   async wordScores(token, isPrefix) {
     const scale = this.manifest.weights.scale;
     const scores = new Map();
     const stemmed = STEMMABLE.test(token) ? stem(token) + STEM_MARK : null;
     if (isPrefix) {
       const terms = [...new Set([token, ...await this.expand(token)])];
-      if (stemmed) terms.push(stemmed);
+      const lists = await Promise.all(terms.map((t) => this.postings(t)));
+      // the stem adds forms not starting as typed, unless completions are common already
+      const found = lists.reduce((sum, list) => sum + list.length, 0);
+      if (stemmed && found * 4 < this.manifest.documents) lists.push(await this.postings(stemmed));
       const best = new Map();
-      for (const list of await Promise.all(terms.map((t) => this.postings(t)))) {
+      for (const list of lists) {
         for (const [id, impact] of list) {
           if (impact > (best.get(id) ?? 0)) best.set(id, impact);
         }
@@ -130,11 +128,13 @@ export class SearchIndex {
       for (const [id, impact] of best) scores.set(id, (idf * impact) / scale);
       return scores;
     }
-    // every form of the word: `stem~` (forms that differ from the stem) and the stem
-    // itself as a word; then the exact form as typed, for its bonus
+    // every form: `stem~` and the word `stem`; then the exact form's bonus
     const base = stemmed ? stemmed.slice(0, -STEM_MARK.length) : token;
     const lists = await Promise.all([stemmed ? this.postings(stemmed) : [],
-      this.postings(base), stemmed ? this.postings(token) : []]);
+      this.postings(base)]);
+    // no bonus for a word in over a quarter of the articles: idf ≈ 0, a long list
+    const df = lists[0].length + lists[1].length;
+    lists.push(stemmed && df * 4 < this.manifest.documents ? await this.postings(token) : []);
     lists.forEach((list, i) => {
       const weight = i < 2 ? 1 : EXACT_WEIGHT;
       const idf = this.idf(list.length);
@@ -145,20 +145,15 @@ export class SearchIndex {
     return scores;
   }
 
-  // {ids, years: Map(year -> count), missing, partial, complete, corrections} for a
-  // query and filters (`complete`: how many of the ids have every word; `corrections`:
-  // [typed, read as] for words found nowhere and corrected). Articles
-  // matching every word come first, then those matching most; within one count the
-  // score decides and the date only breaks ties. `missing`: query words found nowhere;
-  // `partial`: no article matches every word (the best ones are shown instead).
+  // {ids, years, missing: words found nowhere, partial: none has every word, complete:
+  // how many have every word, corrections: [typed, read as]} (order: docs/SEARCH.md).
   async search(text, { company = "", topic = "", year = "", sort = "relevance",
     exact = "" } = {}) {
     await this.open();
     const { tokens, prefix } = parseQuery(text);
     const sets = await Promise.all(tokens.map((token, i) =>
       this.wordScores(token, prefix !== null && i === tokens.length - 1)));
-    // A word found nowhere is read as the nearest frequent word, unless `exact` is set
-    // (the reader asked for the words as typed).
+    // a word found nowhere is corrected, unless `exact` (the words as typed)
     const corrections = [];
     for (let i = 0; i < tokens.length && !exact; i++) {
       if (sets[i].size || isCjk(tokens[i]) || Array.from(tokens[i]).length < 4) continue;
