@@ -155,6 +155,8 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
                   kept: KeptState | None, scan: Scan, started: float) -> BuildResult:
     """The build once it is known that something changed (and, when writing, with the
     output folder locked)."""
+    # checked again now that the folder is locked: what it holds decides whether the
+    # swap may replace it, and another process may have changed it meanwhile
     output = check_output_folder(config) if write else None
     theme = default_theme_path()
     settings, inputs, scanned_ns, racy = scan.settings, scan.inputs, scan.scanned_ns, scan.racy

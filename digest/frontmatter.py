@@ -120,15 +120,13 @@ def parse_front_matter(
     offset = 2  # libyaml lines are 0-based and the YAML starts on file line 2
     loader = FrontMatterLoader(yaml_text)
     try:
-        node = loader.get_single_node()
+        node, data = checked_document(loader)
         if node is None:
             return matter
-        problem = first_problem(node)
-        if problem is not None:
-            message, hint, where = problem
-            diagnostics.error(path, where.line + offset, where.column + 1, message, hint)
-            return None
-        data = loader.construct_document(node)
+    except RefusedYAML as error:
+        diagnostics.error(path, error.mark.line + offset, error.mark.column + 1,
+                          error.problem or "", error.hint)
+        return None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + offset, mark.column + 1) if mark else (offset, 1)
@@ -152,17 +150,32 @@ def parse_front_matter(
     return matter
 
 
+class RefusedYAML(yaml.MarkedYAMLError):
+    """Valid YAML that front matter must not have (`first_problem`), with a hint."""
+
+    def __init__(self, message: str, hint: str, mark: yaml.Mark) -> None:
+        super().__init__(problem=message, problem_mark=mark)
+        self.hint = hint
+        self.mark = mark
+
+
+def checked_document(loader: yaml.CSafeLoader) -> tuple[yaml.Node | None, Any]:
+    """The loader's document as a node and as values, or RefusedYAML: checked on the
+    node tree before anything is constructed (an alias bomb is never expanded)."""
+    node = loader.get_single_node()
+    if node is None:
+        return None, None
+    problem = first_problem(node)
+    if problem is not None:
+        raise RefusedYAML(*problem)
+    return node, loader.construct_document(node)
+
+
 def load_yaml(text: str) -> Any:
     """yaml.safe_load without its two traps (`first_problem`), for YAML that is not an
     article's front matter (import reads other tools' posts); timestamps resolved."""
     loader = yaml.CSafeLoader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        problem = first_problem(node)
-        if problem is not None:
-            raise yaml.MarkedYAMLError(problem=problem[0], problem_mark=problem[2])
-        return loader.construct_document(node)
+        return checked_document(loader)[1]
     finally:
         loader.dispose()
