@@ -18,16 +18,17 @@ from pathlib import Path
 
 import markdown
 
-from digest import markup
+from digest import markup, quickmark
 from digest.markup import RenderedMarkdown
 
 FILE_NAME = "markdown.sqlite3"
-Renderer = Callable[[Sequence[str]], list[RenderedMarkdown]]
+# bodies → their renderings in order (an iterator: a pool may still be working on them)
+Renderer = Callable[[Sequence[str]], Iterable[RenderedMarkdown]]
 
 
 @cache
 def renderer_fingerprint() -> bytes:
-    source = Path(markup.__file__).read_bytes()
+    source = Path(markup.__file__).read_bytes() + Path(quickmark.__file__).read_bytes()
     return hashlib.sha256(source + markdown.__version__.encode()).digest()
 
 
@@ -62,21 +63,30 @@ class MarkdownCache:
 
     def render(self, bodies: Sequence[str], render: Renderer) -> list[str]:
         """The keys of `bodies`, each rendered (from the store where possible)."""
+        return self.render_later(bodies, render)()
+
+    def render_later(self, bodies: Sequence[str], render: Renderer) -> Callable[[], list[str]]:
+        """Start rendering `bodies` (a renderer with worker processes submits them at
+        once) and return what finishes it: the caller works meanwhile."""
         keys = [cache_key(body) for body in bodies]
         self.used.update(keys)
         wanted = sorted({key for key in keys if key not in self.loaded})
         self.fetch(wanted)
         missing = {key: i for i, key in enumerate(keys) if key not in self.loaded}
-        fresh = render([bodies[i] for i in missing.values()])
-        self.loaded.update(zip(missing, fresh, strict=True))
-        if self.db is not None and fresh:
-            try:
-                self.db.executemany("INSERT OR REPLACE INTO markdown VALUES (?, ?, ?, ?)",
-                                    [(key, r.html, r.text, r.first_paragraph)
-                                     for key, r in zip(missing, fresh, strict=True)])
-            except sqlite3.Error:
-                self.close(prune=False)
-        return keys
+        started = render([bodies[i] for i in missing.values()])
+
+        def finish() -> list[str]:
+            fresh = list(started)
+            self.loaded.update(zip(missing, fresh, strict=True))
+            if self.db is not None and fresh:
+                try:
+                    self.db.executemany("INSERT OR REPLACE INTO markdown VALUES (?, ?, ?, ?)",
+                                        [(key, r.html, r.text, r.first_paragraph)
+                                         for key, r in zip(missing, fresh, strict=True)])
+                except sqlite3.Error:
+                    self.close(prune=False)
+            return keys
+        return finish
 
     def fetch(self, keys: Iterable[str]) -> None:
         """Load stored bodies into memory (before worker processes fork: they cannot

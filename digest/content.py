@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -218,13 +218,15 @@ class BodyRenderer:
         self.total = total
         self.pool: ProcessPoolExecutor | None = None
 
-    def __call__(self, bodies: Sequence[str]) -> list[RenderedMarkdown]:
+    def __call__(self, bodies: Sequence[str]) -> Iterable[RenderedMarkdown]:
+        """The renderings, lazily: with a pool every body is submitted now and the
+        caller collects them when it has done its own work."""
         if len(bodies) < PARALLEL_THRESHOLD // 4 or self.total < PARALLEL_THRESHOLD \
                 or (os.cpu_count() or 1) < 2:
-            return [render_markdown(body) for body in bodies]
+            return map(render_markdown, bodies)
         if self.pool is None:  # forked only when there is enough to render
             self.pool = ProcessPoolExecutor()
-        return list(self.pool.map(render_markdown, bodies, chunksize=32))
+        return self.pool.map(render_markdown, bodies, chunksize=32)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -299,11 +301,16 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
     try:
         # Batches keep memory flat: each file is validated as soon as it is parsed (its
         # YAML nodes and position maps are freed at once) and Markdown sources live
-        # only until their batch is rendered.
+        # only until their batch is rendered. Workers render one batch while this
+        # process parses the next.
+        pending: Callable[[], list[tuple[str, FileRecord]]] | None = None
         for start in range(0, len(to_parse), BATCH):
-            for shown, record in read_batch(to_parse[start:start + BATCH], config, bodies,
-                                            renderer):
-                records[shown] = record
+            batch = read_batch(to_parse[start:start + BATCH], config, bodies, renderer)
+            if pending is not None:
+                records.update(pending())
+            pending = batch
+        if pending is not None:
+            records.update(pending())
     finally:
         renderer.close()
     content = Content()
@@ -348,8 +355,9 @@ Entry = Article | CompanyEntry | TopicEntry
 
 def read_batch(files: list[tuple[str, Path, str, os.stat_result, bytes | None]],
                config: Config, bodies: MarkdownCache, renderer: BodyRenderer
-               ) -> list[tuple[str, FileRecord]]:
-    """Parse, validate and render a batch of files into their records."""
+               ) -> Callable[[], list[tuple[str, FileRecord]]]:
+    """Parse and validate a batch of files and start rendering their bodies; returns
+    what waits for the bodies and makes the files' records."""
     parsed: list[tuple[str, os.stat_result, str, Entry | None, Diagnostics, str]] = []
     for kind, path, shown, stat, data in files:
         found = Diagnostics()
@@ -368,13 +376,16 @@ def read_batch(files: list[tuple[str, Path, str, os.stat_result, bytes | None]],
                      else read_company(reader) if kind == "companies" else read_topic(reader))
             body = matter.body
         parsed.append((shown, stat, file_sha(data), entry, found, body))
-    keys = bodies.render([body for *_, body in parsed], renderer)
-    records = []
-    for (shown, stat, sha, entry, found, _), key in zip(parsed, keys, strict=True):
-        if entry is not None:
-            entry = with_body(entry, key, bodies.get(key), config, sha)
-        records.append((shown, FileRecord(stat.st_mtime_ns, stat.st_size, sha, entry,
-                                          tuple(found))))
+    rendered = bodies.render_later([body for *_, body in parsed], renderer)
+
+    def records() -> list[tuple[str, FileRecord]]:
+        made = []
+        for (shown, stat, sha, entry, found, _), key in zip(parsed, rendered(), strict=True):
+            if entry is not None:
+                entry = with_body(entry, key, bodies.get(key), config, sha)
+            made.append((shown, FileRecord(stat.st_mtime_ns, stat.st_size, sha, entry,
+                                           tuple(found))))
+        return made
     return records
 
 
