@@ -14,9 +14,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from digest.cache import MarkdownCache
+from digest.cache import BodyLost, MarkdownCache
 from digest.config import Config, current_time, default_theme_path
 from digest.content import IGNORED, FileRecord, display_path, load_content, walk_files
+from digest.depends import HashMemo
 from digest.errors import BuildError, Diagnostic, Diagnostics
 from digest.model import ArticlePage, RelatedMemo, Selection, Site, build_site
 from digest.output import (
@@ -25,6 +26,7 @@ from digest.output import (
     TwinUpdate,
     check_output_folder,
     exclusive,
+    make_twin,
     read_marker,
     twin_path,
 )
@@ -146,13 +148,26 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
                                time.perf_counter() - started, stamp.warnings, output,
                                unchanged=True, held_back=stamp.held_back)
     with exclusive(output) if output is not None else nullcontext():
-        return build_changed(config, write=write, selection=selection, progress=progress,
-                             store=store, kept=kept, scan=scan, started=started)
+        try:
+            return build_changed(config, write=write, selection=selection,
+                                 progress=progress, store=store, kept=kept, scan=scan,
+                                 started=started)
+        except BodyLost:
+            # Another build sharing the cache folder (a `digest serve` beside a `digest
+            # build`) dropped a body this state refers to: parse every file again.
+            if kept is not None:
+                kept.state, kept.seed = None, None
+            elif output is not None:
+                forget_state(config)
+            return build_changed(config, write=write, selection=selection,
+                                 progress=progress, store=store, kept=kept, scan=scan,
+                                 started=started, use_state=False)
 
 
 def build_changed(config: Config, *, write: bool, selection: Selection,
                   progress: Progress | None, store: MarkdownCache | None,
-                  kept: KeptState | None, scan: Scan, started: float) -> BuildResult:
+                  kept: KeptState | None, scan: Scan, started: float,
+                  use_state: bool = True) -> BuildResult:
     """The build once it is known that something changed (and, when writing, with the
     output folder locked)."""
     # checked again now that the folder is locked: what it holds decides whether the
@@ -164,7 +179,8 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
     lap = Laps(started)
     lap("check inputs")
     try:
-        state = kept.take() if kept is not None else load_state(config)
+        state = None if not use_state else kept.take() if kept is not None \
+            else load_state(config)
     except StateProblem as problem:
         notes.append(f"ignored the build state in {config.cache_dir}/ ({problem}); "
                      "building everything")
@@ -177,20 +193,25 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
     # thousands of long-lived objects and little garbage, which the cyclic collector
     # would walk over and over (half of the time of an edit at 10,000 articles).
     with no_gc_pauses(freeze=True) if state is not None else nullcontext(), \
-            nullcontext(store) if store else MarkdownCache(config.cache_path) as store:
+            nullcontext(store) if store else \
+            MarkdownCache(config.cache_path, prune=kept is None) as store:
         memo = state.related if state is not None and state.related else RelatedMemo()
         site, records = load(config, diagnostics, selection, store,
                              state.files if state else None,
                              state.stamp.scanned_ns - RACY_NS if state else 0, memo)
         lap("read content, site model")
         urls = Urls(config.base_url)
-        outputs = list_outputs(site, urls)
+        hashes = None
+        if kept is not None:
+            hashes = kept.hashes = kept.hashes or HashMemo()
+            hashes.start()
+        outputs = list_outputs(site, urls, hashes)
         statics = static_files(config, diagnostics)
         check_clashes(outputs, statics, config, diagnostics)
         if diagnostics.errors:
             raise BuildError(diagnostics)
         salt = output_salt(config, settings, theme)
-        fingerprints = {output_file(o.site_path): fingerprint(salt, o) for o in outputs}
+        fingerprints = {output_file(o.site_path): fingerprint(salt, o, hashes) for o in outputs}
         previous = existing_outputs(state, output)
         stale = [o for o in outputs if previous.get(output_file(o.site_path))
                  != fingerprints[output_file(o.site_path)]]
@@ -243,6 +264,28 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
     return BuildResult(site, pages, staging.files, time.perf_counter() - started, warnings,
                        output, staging.paths, [output_file(o.site_path) for o in stale],
                        held_back=held, notes=notes, timings=lap.laps)
+
+
+CHEAP_TWIN = 256  # files to bring up to date before a twin is worth making afresh
+
+
+def prepare_twin(config: Config, kept: KeptState) -> bool:
+    """Give a site kept in memory (serve) a twin equal to it ahead of the next edit, in
+    idle time, when it has none or one that differs in many files (serve's first build,
+    a change of template): that edit then rewrites a few files instead of linking the
+    whole site (a second at 10,000 articles). True when a twin was made."""
+    state = kept.state
+    output = config.output_path
+    if state is None or not output.is_dir() or read_marker(output) != state.stamp.output \
+            or (state.twin_differs is not None and len(state.twin_differs) <= CHEAP_TWIN):
+        return False
+    twin = twin_path(output, None)
+    try:
+        make_twin(output, twin)
+    except OSError:  # a full disk: the first edit will stage the whole site instead
+        return False
+    kept.state = replace(state, twin_differs=set(), twin=folder_identity(twin))
+    return True
 
 
 def check_clashes(outputs: list[Output], statics: Mapping[str, Path], config: Config,
@@ -366,9 +409,14 @@ def output_salt(config: Config, settings: str, theme: Path) -> bytes:
     return digest.digest()
 
 
-def fingerprint(salt: bytes, output: Output) -> bytes:
-    return fingerprint_bytes(salt, output.site_path,
-                             repr((output.template, output.lastmod, output.depends)).encode())
+def fingerprint(salt: bytes, output: Output, hashes: HashMemo | None = None) -> bytes:
+    def compute() -> bytes:
+        return fingerprint_bytes(salt, output.site_path, repr(
+            (output.template, output.lastmod, output.depends)).encode())
+    if hashes is None:
+        return compute()
+    return hashes.hash((salt, output.site_path, output.template, output.lastmod,
+                        output.depends), compute)
 
 
 def fingerprint_bytes(salt: bytes, relative: str, shown: bytes) -> bytes:

@@ -38,13 +38,20 @@ def cache_key(text: str) -> str:
     return digest.hexdigest()
 
 
+class BodyLost(KeyError):
+    """A body this build's state refers to is gone from the store: another digest
+    process sharing the cache folder dropped it. The build starts over, parsing
+    every file (build.py)."""
+
+
 class MarkdownCache:
     """One build's session with the store. Bodies rendered or fetched in this session
     stay in memory (`get`); on close every entry this build did not `keep` is dropped,
     so the file stays the size of the site. With no folder it is a plain memory store."""
 
-    def __init__(self, folder: Path | None) -> None:
+    def __init__(self, folder: Path | None, prune: bool = True) -> None:
         self.folder = folder
+        self.prune = prune  # False: never drop entries (serve: the project's builds do)
         self.db: sqlite3.Connection | None = None
         self.used: set[str] = set()
         self.loaded: dict[str, RenderedMarkdown] = {}
@@ -105,9 +112,11 @@ class MarkdownCache:
             self.close(prune=False)
 
     def get(self, key: str) -> RenderedMarkdown:
-        """A body rendered or fetched earlier; KeyError if the store lost it."""
+        """A body rendered or fetched earlier; BodyLost if the store lost it."""
         if key not in self.loaded:
             self.fetch([key])
+            if key not in self.loaded:
+                raise BodyLost(key)
         return self.loaded[key]
 
     def keep(self, keys: Iterable[str]) -> None:
@@ -137,7 +146,7 @@ class MarkdownCache:
         self.db = None
 
     def __exit__(self, *exc_info: object) -> None:
-        self.close(prune=exc_info[0] is None)
+        self.close(prune=self.prune and exc_info[0] is None)
 
 
 def render_cached(folder: Path | None, bodies: Sequence[str], render: Renderer

@@ -12,7 +12,8 @@ code) is in the salt instead (build.py).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from digest.feeds import Feed
@@ -43,13 +44,44 @@ def card(page: ArticlePage) -> Value:
             tuple(link(t) for t in page.topics))
 
 
+@dataclass
+class HashMemo:
+    """Hashes of shown values, kept between the builds of one process (`digest serve`):
+    a value equal to one of the last build's takes its hash. Values of unchanged
+    articles share their strings with the last build's, so comparing them costs a
+    tenth of repr and hashing (0.3 s of an edit at 10,000 articles)."""
+
+    previous: dict[Hashable, bytes] = field(default_factory=dict)
+    current: dict[Hashable, bytes] = field(default_factory=dict)
+
+    def start(self) -> None:
+        """A new build: what the last one hashed is what can be reused."""
+        if self.current:
+            self.previous, self.current = self.current, {}
+
+    def hash(self, value: Hashable, compute: Callable[[], bytes]) -> bytes:
+        """`compute()` (the hash of `value`), or the hash an equal value had last time."""
+        try:
+            known = self.previous.get(value)
+        except TypeError:  # a value holding something unhashable: no memo for it
+            return compute()
+        if known is None:
+            known = compute()
+        self.current[value] = known
+        return known
+
+
 class Depends:
     """The values each output of one site shows; each article's card is made once."""
 
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: Site, memo: HashMemo | None = None) -> None:
         self.by_source = site.by_source
         # Each card is hashed once here; the pages that list it carry only the hash.
-        self.cards = {id(page): hashed(card(page)) for page in site.articles}
+        self.cards = {id(page): self.card_hash(card(page), memo) for page in site.articles}
+
+    @staticmethod
+    def card_hash(value: Value, memo: HashMemo | None) -> bytes:
+        return memo.hash(value, lambda: hashed(value)) if memo else hashed(value)
 
     def card(self, page: ArticlePage) -> bytes:
         return self.cards[id(page)]

@@ -308,6 +308,16 @@ class TwinUpdate(SiteWriter):
             shutil.rmtree(self.twin, ignore_errors=True)
 
 
+def make_twin(output: Path, twin: Path) -> None:
+    """A twin equal to the site: every file hard-linked (a site staged into an empty
+    folder has none, and its first incremental build would link all of them then)."""
+    for stale in (twin, dirty(twin)):
+        shutil.rmtree(stale, ignore_errors=True)
+    scratch = dirty(twin)  # a copy stopped half-way is dirty: the next build drops it
+    shutil.copytree(output, scratch, copy_function=os.link)
+    scratch.rename(twin)
+
+
 def remove_empty_parents(folder: Path, top: Path) -> None:
     while folder != top:
         try:

@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 
 from digest import depends
-from digest.cache import MarkdownCache
+from digest.cache import BodyLost, MarkdownCache
 from digest.config import Config, default_theme_path
 from digest.content import display_path
 from digest.errors import Diagnostic, Diagnostics
@@ -207,11 +207,12 @@ def newest(pages: Sequence[ArticlePage]) -> datetime | None:
     return newest_page.modified if newest_page is not None else None
 
 
-def list_outputs(site: Site, urls: Urls) -> list[Output]:
+def list_outputs(site: Site, urls: Urls, memo: depends.HashMemo | None = None
+                 ) -> list[Output]:
     """Every page, feed and machine-readable file of the site, in a stable order, each
     with what it shows (`depends`) for incremental builds."""
     per_page = site.config.per_page
-    shows = depends.Depends(site)
+    shows = depends.Depends(site, memo)
 
     def listing(path: str, kind: str, template: str, p: Pagination, context: dict[str, Any],
                 subject: object = ()) -> Output:
@@ -331,6 +332,8 @@ def _render_one(index: int) -> tuple[int, bytes | Diagnostic]:
             # headline would make every feed unreadable.
             html = NOT_XML.sub("", html)
         return index, html.encode("utf-8")
+    except BodyLost:
+        raise  # not the template's fault: the build starts over (build.py)
     except Exception as error:  # any template failure becomes a diagnostic, never a traceback
         return index, template_diagnostic(error, root, output.template)
 

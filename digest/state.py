@@ -30,10 +30,13 @@ from datetime import datetime
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digest.config import PYPROJECT, Config
 from digest.errors import Diagnostic
+
+if TYPE_CHECKING:
+    from digest.depends import HashMemo
 
 VERSION = 1
 LIBRARIES = ("jinja2", "markdown", "pyyaml", "python-slugify", "snowballstemmer")
@@ -226,6 +229,9 @@ class KeptState:
     def __init__(self, seed: Config | None = None) -> None:
         self.state: State | None = None
         self.seed = seed
+        # shown values' hashes of the last build (made by build.py: this module stays
+        # light for the no-op check, which must not import the model)
+        self.hashes: HashMemo | None = None
 
     def take(self) -> State | None:
         if self.state is None and self.seed is not None:

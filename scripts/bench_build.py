@@ -170,10 +170,13 @@ def find_url(root: Path, article: Path) -> str:
     from digest.cache import MarkdownCache
     from digest.config import load_config
     from digest.errors import Diagnostics
-    from digest.state import load_state
+    from digest.state import StateProblem, load_state
 
     config = load_config(root)
-    state = load_state(config)  # the parsed files of the last build: nothing is re-read
+    try:
+        state = load_state(config)  # the parsed files of the last build: nothing re-read
+    except StateProblem:
+        state = None
     with MarkdownCache(config.cache_path) as store:
         site, _ = load(config, Diagnostics(), store=store,
                        previous=state.files if state else None)

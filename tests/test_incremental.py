@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from digest.build import BuildResult, build
+from digest.build import BuildResult, build, prepare_twin
 from digest.config import load_config
 from digest.model import Selection
+from digest.state import KeptState
 from tests.test_safety import snapshot
 
 STEPS = int(os.environ.get("DIGEST_INCREMENTAL_STEPS", "14"))
@@ -29,10 +30,11 @@ NOW = datetime(2024, 12, 31, tzinfo=UTC)
 class Site:
     """An example site being edited, with its incremental and clean builds."""
 
-    def __init__(self, root: Path, rng: random.Random) -> None:
+    def __init__(self, root: Path, rng: random.Random, kept: KeptState | None = None) -> None:
         self.root = root
         self.rng = rng
         self.now = NOW
+        self.kept = kept  # serve's way: the state (and hashes of shown values) in memory
 
     def articles(self) -> list[Path]:
         return sorted((self.root / "content/articles").rglob("*.md"))
@@ -56,7 +58,10 @@ class Site:
 
     def build(self, output: Path, **settings: object) -> BuildResult:
         config = load_config(self.root, {"output_dir": str(output), **settings})
-        return build(config, selection=Selection(self.now))
+        kept = self.kept if output.name == "site" else None
+        if kept is not None:
+            prepare_twin(config, kept)  # what serve does while waiting for a save
+        return build(config, selection=Selection(self.now), kept=kept)
 
 
 def edit_body(site: Site) -> str:
@@ -180,10 +185,12 @@ EDITS = [edit_body, edit_title, edit_summary, edit_date, edit_tags, edit_compani
          edit_template, edit_setting, edit_static, schedule_and_come_due]
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(("seed", "in_memory"), [(1, False), (2, False), (3, True)])
 def test_incremental_build_equals_clean_build(example_site: Path, tmp_path: Path,
-                                              seed: int) -> None:
-    site = Site(example_site, random.Random(seed))
+                                              seed: int, in_memory: bool) -> None:
+    site = Site(example_site, random.Random(seed), KeptState() if in_memory else None)
+    if in_memory:  # as serve starts: an empty folder, so the twin is made while idle
+        shutil.rmtree(example_site / "site", ignore_errors=True)
     first = site.build(example_site / "site")
     assert len(first.rendered) == sum(first.pages.values())
     # every kind of edit at least once, then random ones
@@ -301,5 +308,27 @@ def test_a_corrupt_or_foreign_state_is_ignored_with_a_note(example_site: Path,
     result = site.build(example_site / "site")
     assert any("ignored the build state" in note for note in result.notes), result.notes
     assert len(result.rendered) == sum(result.pages.values()), "a clean build"
+    site.build(tmp_path / "clean", cache_dir="")
+    assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
+
+
+def test_bodies_dropped_by_another_process_start_the_build_over(example_site: Path,
+                                                                 tmp_path: Path) -> None:
+    """`digest serve` and `digest build` share the Markdown store: one may drop bodies
+    the other's state refers to. The build then parses everything again, and is right."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    site = Site(example_site, random.Random(7))
+    site.build(example_site / "site")
+    with sqlite3.connect(example_site / ".digest-cache/markdown.sqlite3") as db:
+        db.execute("DELETE FROM markdown")  # what a prune by another process can leave
+    db.close()
+    edit_template(site)  # every page again: every body is needed
+    run = subprocess.run([sys.executable, "-m", "digest", "build", "--root", example_site],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
     site.build(tmp_path / "clean", cache_dir="")
     assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
