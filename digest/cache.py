@@ -11,6 +11,7 @@ read or written the build renders everything.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
@@ -38,6 +39,11 @@ def cache_key(text: str) -> str:
     return digest.hexdigest()
 
 
+# A forked worker's own connection to the store (pid, connection): a connection must
+# not cross a fork.
+_WORKER_DB: tuple[int, sqlite3.Connection] | None = None
+
+
 class BodyLost(KeyError):
     """A body this build's state refers to is gone from the store: another digest
     process sharing the cache folder dropped it. The build starts over, parsing
@@ -45,14 +51,18 @@ class BodyLost(KeyError):
 
 
 class MarkdownCache:
-    """One build's session with the store. Bodies rendered or fetched in this session
-    stay in memory (`get`); on close every entry this build did not `keep` is dropped,
-    so the file stays the size of the site. With no folder it is a plain memory store."""
+    """One build's session with the store. With a folder, rendered bodies go to the
+    database and are read back when needed, one at a time, by whichever process needs
+    them (forked workers open their own connection): a build never holds every body
+    (2 GB at 100,000 articles). On close every entry this build did not `keep` is
+    dropped, so the file stays the size of the site. With no folder (or a database that
+    cannot be opened) it is a plain memory store."""
 
     def __init__(self, folder: Path | None, prune: bool = True) -> None:
         self.folder = folder
         self.prune = prune  # False: never drop entries (serve: the project's builds do)
         self.db: sqlite3.Connection | None = None
+        self.pid = os.getpid()
         self.used: set[str] = set()
         self.loaded: dict[str, RenderedMarkdown] = {}
         self.forgettable: set[str] | None = None  # None: prune whatever was not used
@@ -70,54 +80,79 @@ class MarkdownCache:
 
     def render(self, bodies: Sequence[str], render: Renderer) -> list[str]:
         """The keys of `bodies`, each rendered (from the store where possible)."""
-        return self.render_later(bodies, render)()
+        return [key for key, _ in self.render_later(bodies, render)()]
 
-    def render_later(self, bodies: Sequence[str], render: Renderer) -> Callable[[], list[str]]:
+    def render_later(self, bodies: Sequence[str], render: Renderer
+                     ) -> Callable[[], list[tuple[str, RenderedMarkdown]]]:
         """Start rendering `bodies` (a renderer with worker processes submits them at
-        once) and return what finishes it: the caller works meanwhile."""
+        once) and return what finishes it: (key, rendering) of each body in order. The
+        caller works meanwhile."""
         keys = [cache_key(body) for body in bodies]
         self.used.update(keys)
-        wanted = sorted({key for key in keys if key not in self.loaded})
-        self.fetch(wanted)
-        missing = {key: i for i, key in enumerate(keys) if key not in self.loaded}
+        known = {key: self.loaded[key] for key in keys if key in self.loaded}
+        known.update(self.select(sorted({key for key in keys if key not in known})))
+        missing = {key: i for i, key in enumerate(keys) if key not in known}
         started = render([bodies[i] for i in missing.values()])
 
-        def finish() -> list[str]:
-            fresh = list(started)
-            self.loaded.update(zip(missing, fresh, strict=True))
-            if self.db is not None and fresh:
+        def finish() -> list[tuple[str, RenderedMarkdown]]:
+            fresh = dict(zip(missing, started, strict=True))
+            known.update(fresh)
+            if self.db is None:
+                self.loaded.update(fresh)
+            elif fresh:
                 try:
                     self.db.executemany("INSERT OR REPLACE INTO markdown VALUES (?, ?, ?, ?)",
                                         [(key, r.html, r.text, r.first_paragraph)
-                                         for key, r in zip(missing, fresh, strict=True)])
+                                         for key, r in fresh.items()])
+                    self.db.commit()  # worker processes read them with connections of their own
                 except sqlite3.Error:
                     self.close(prune=False)
-            return keys
+                    self.loaded.update(known)  # a memory store from here on
+            return [(key, known[key]) for key in keys]
         return finish
 
-    def fetch(self, keys: Iterable[str]) -> None:
-        """Load stored bodies into memory (before worker processes fork: they cannot
-        share the database connection)."""
-        wanted = [key for key in keys if key not in self.loaded]
-        if self.db is None or not wanted:
-            return
+    def select(self, keys: Sequence[str]) -> dict[str, RenderedMarkdown]:
+        """Stored renderings of `keys` (those the database has)."""
+        found: dict[str, RenderedMarkdown] = {}
+        if self.db is None or not keys:
+            return found
         try:
-            for start in range(0, len(wanted), 500):
-                batch = wanted[start:start + 500]
+            for start in range(0, len(keys), 500):
+                batch = keys[start:start + 500]
                 rows = self.db.execute("SELECT key, html, text, first FROM markdown WHERE key "
                                        f"IN ({','.join('?' * len(batch))})", batch)
-                self.loaded.update({key: RenderedMarkdown(html, text, first)
-                                    for key, html, text, first in rows})
+                found.update({key: RenderedMarkdown(html, text, first)
+                              for key, html, text, first in rows})
         except sqlite3.Error:
             self.close(prune=False)
+        return found
+
+    def fetch(self, keys: Iterable[str]) -> None:
+        """Load stored bodies into this process's memory, for what it renders itself."""
+        self.loaded.update(self.select([key for key in keys if key not in self.loaded]))
 
     def get(self, key: str) -> RenderedMarkdown:
-        """A body rendered or fetched earlier; BodyLost if the store lost it."""
-        if key not in self.loaded:
-            self.fetch([key])
-            if key not in self.loaded:
-                raise BodyLost(key)
-        return self.loaded[key]
+        """A body rendered or stored earlier; BodyLost if the store lost it."""
+        found = self.loaded.get(key)
+        if found is None:
+            if os.getpid() != self.pid:  # a forked worker: its own connection, keeps nothing
+                found = self.worker_select(key)
+            else:
+                self.fetch([key])
+                found = self.loaded.get(key)
+        if found is None:
+            raise BodyLost(key)
+        return found
+
+    def worker_select(self, key: str) -> RenderedMarkdown | None:
+        global _WORKER_DB
+        if self.folder is None or self.db is None:
+            return None  # a memory store: what the parent had, the worker inherited
+        if _WORKER_DB is None or _WORKER_DB[0] != os.getpid():
+            _WORKER_DB = (os.getpid(), sqlite3.connect(self.folder / FILE_NAME))
+        row = _WORKER_DB[1].execute("SELECT html, text, first FROM markdown WHERE key = ?",
+                                    (key,)).fetchone()
+        return RenderedMarkdown(*row) if row else None
 
     def keep(self, keys: Iterable[str]) -> None:
         """Mark bodies still in use, though not rendered this session."""

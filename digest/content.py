@@ -380,9 +380,10 @@ def read_batch(files: list[tuple[str, Path, str, os.stat_result, bytes | None]],
 
     def records() -> list[tuple[str, FileRecord]]:
         made = []
-        for (shown, stat, sha, entry, found, _), key in zip(parsed, rendered(), strict=True):
+        for (shown, stat, sha, entry, found, _), (key, body) in zip(parsed, rendered(),
+                                                                     strict=True):
             if entry is not None:
-                entry = with_body(entry, key, bodies.get(key), config, sha)
+                entry = with_body(entry, key, body, config, sha)
             made.append((shown, FileRecord(stat.st_mtime_ns, stat.st_size, sha, entry,
                                            tuple(found))))
         return made

@@ -135,7 +135,7 @@ def news_article(page: ArticlePage, config: Config, urls: Urls) -> dict[str, Any
 class BodyResolver:
     """Article bodies as pages and feeds show them: links between articles become their
     URLs and the base path is applied (links.py). Bodies come from the Markdown store;
-    `fetch` loads the ones a set of outputs needs before worker processes fork."""
+    `fetch` loads the ones a set of outputs needs when this process renders them."""
 
     def __init__(self, site: Site, store: MarkdownCache, urls: Urls) -> None:
         self.store = store
@@ -345,11 +345,12 @@ def render_outputs(site: Site, urls: Urls, bodies: BodyResolver, outputs: list[O
     site is never held in memory at once); template errors go to `diagnostics`, each
     distinct one once."""
     global _WORK
-    bodies.fetch(outputs)
-    _WORK = (make_environment(site.config, urls, bodies), outputs, site.config.root)
-    seen: set[Diagnostic] = set()
     use_pool = len(outputs) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
         and sys.platform == "linux"
+    if not use_pool:  # workers read the bodies they need from the store themselves
+        bodies.fetch(outputs)
+    _WORK = (make_environment(site.config, urls, bodies), outputs, site.config.root)
+    seen: set[Diagnostic] = set()
     try:
         if use_pool:
             with multiprocessing.get_context("fork").Pool() as pool:

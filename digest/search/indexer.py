@@ -158,11 +158,13 @@ def _impacts_of(index: int) -> dict[str, int]:
 def all_impacts(sources: list[Source], store: MarkdownCache) -> Iterable[dict[str, int]]:
     """Impacts of every source in order, in worker processes for large sites."""
     global _SOURCES, _STORE
-    store.fetch(source.body for source in sources)  # before forking
+    parallel = len(sources) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
+        and sys.platform == "linux"
+    if not parallel:  # workers read the bodies they need from the store themselves
+        store.fetch(source.body for source in sources)
     _SOURCES, _STORE = sources, store
     try:
-        if len(sources) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
-                and sys.platform == "linux":
+        if parallel:
             with multiprocessing.get_context("fork").Pool() as pool:
                 yield from pool.imap(_impacts_of, range(len(sources)), chunksize=64)
         else:
