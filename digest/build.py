@@ -37,7 +37,7 @@ from digest.render import (
     list_outputs,
     render_outputs,
 )
-from digest.search.indexer import IndexLimitError, IndexState, build_index
+from digest.search.indexer import IndexLimitError, IndexState, write_index
 from digest.state import (
     RACY_NS,
     VERSION,
@@ -339,21 +339,20 @@ def write_static_files(config: Config, statics: Mapping[str, Path],
 def write_search_index(site: Site, store: MarkdownCache, staging: Staging | TwinUpdate,
                        last: IndexState | None, previous: Mapping[str, bytes],
                        fingerprints: dict[str, bytes]) -> IndexState:
-    """The search files: updated from `last` when there is one, unchanged ones kept."""
-    try:
-        files, index_state = build_index(site, store, last,
-                                         lambda relative: relative in previous)
-    except IndexLimitError as error:
-        raise BuildError([Diagnostic(site.config.content_dir, 0, 0, str(error),
-                                     hint="spread the articles over more days")]) from None
-    for relative, data in files.items():
+    """The search files, written as they are made: updated from `last` when there is
+    one, unchanged ones kept."""
+    def emit(relative: str, data: bytes | None) -> None:
         if data is None:
             staging.keep(relative)
             fingerprints[relative] = previous[relative]
         else:
             staging.write(relative, data)
             fingerprints[relative] = hashlib.blake2b(data, digest_size=16).digest()
-    return index_state
+    try:
+        return write_index(site, store, emit, last, lambda relative: relative in previous)
+    except IndexLimitError as error:
+        raise BuildError([Diagnostic(site.config.content_dir, 0, 0, str(error),
+                                     hint="spread the articles over more days")]) from None
 
 
 def existing_outputs(state: State | None, output: Path | None) -> dict[str, bytes]:

@@ -17,7 +17,7 @@ import sys
 import zlib
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import pairwise
@@ -303,9 +303,12 @@ def dump(data: Any) -> bytes:
                       sort_keys=True).encode("utf-8")
 
 
-def named(folder: str, data: bytes, files: dict[str, bytes | None]) -> str:
+Emit = Callable[[str, bytes | None], None]  # a search file made (bytes) or kept (None)
+
+
+def named(folder: str, data: bytes, emit: Emit) -> str:
     name = f"{folder}/{hashlib.sha256(data).hexdigest()[:12]}.json"
-    files[f"search/{name}"] = data
+    emit(f"search/{name}", data)
     return name
 
 
@@ -331,17 +334,19 @@ def _shard_file(shard: list[str]) -> bytes:
     return dump({"terms": shard, "postings": [delta_encode(_POSTINGS[t]) for t in shard]})
 
 
-def shard_files(shards: list[list[str]], postings: dict[str, array[int]]) -> list[bytes]:
-    """The bytes of each shard, in worker processes when there are many (a cold build
-    of 10,000 articles encodes 3,500 shards: 2 s in one process)."""
+def shard_files(shards: list[list[str]], postings: dict[str, array[int]]) -> Iterator[bytes]:
+    """The bytes of each shard in order, in worker processes when there are many (a
+    cold build of 10,000 articles encodes 3,500 shards: 2 s in one process); streamed,
+    so that the files of a large index are never all in memory."""
     global _POSTINGS
     _POSTINGS = postings
     try:
         if len(shards) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
                 and sys.platform == "linux":
             with multiprocessing.get_context("fork").Pool() as pool:
-                return pool.map(_shard_file, shards, chunksize=32)
-        return [_shard_file(shard) for shard in shards]
+                yield from pool.imap(_shard_file, shards, chunksize=32)
+        else:
+            yield from map(_shard_file, shards)
     finally:
         _POSTINGS = {}
 
@@ -351,10 +356,19 @@ def build_index(site: Site, store: MarkdownCache, previous: IndexState | None = 
                 ) -> tuple[dict[str, bytes | None], IndexState]:
     """Every search file, keyed by its path under the site root; None for a file that
     is unchanged since `previous` and `exists` in the output folder (keep it)."""
+    files: dict[str, bytes | None] = {}
+    return files, write_index(site, store, files.__setitem__, previous, exists)
+
+
+def write_index(site: Site, store: MarkdownCache, emit: Emit,
+                previous: IndexState | None = None,
+                exists: Callable[[str], bool] = lambda relative: False) -> IndexState:
+    """Hand every search file to `emit` as it is made (its path under the site root and
+    its bytes, or None for a file unchanged since `previous` that `exists` in the output
+    folder), and return what the next build needs to update the index."""
     documents = assign_ids(site.articles)
     sources = {document.id: document_source(document.page) for document in documents}
     postings, dirty = update_postings(sources, previous, store)
-    files: dict[str, bytes | None] = {}
 
     shards = []
     known = previous.shards if previous is not None and dirty is not None else {}
@@ -365,12 +379,12 @@ def build_index(site: Site, store: MarkdownCache, previous: IndexState | None = 
         name = known.get(tuple(shard))
         if name is not None and exists(f"search/{name}") and dirty is not None \
                 and dirty.isdisjoint(shard):
-            files[f"search/{name}"] = None
+            emit(f"search/{name}", None)
             kept[number] = name
     made = iter(shard_files([shard for number, shard in enumerate(cut) if number not in kept],
                             postings))
     for number, shard in enumerate(cut):
-        name = kept[number] if number in kept else named("s", next(made), files)
+        name = kept[number] if number in kept else named("s", next(made), emit)
         names[tuple(shard)] = name
         shards.append([shard[0], name])
 
@@ -386,9 +400,9 @@ def build_index(site: Site, store: MarkdownCache, previous: IndexState | None = 
         if known_chunk is not None and known_chunk[0] == members \
                 and exists(f"search/{known_chunk[1]}"):
             name = known_chunk[1]
-            files[f"search/{name}"] = None
+            emit(f"search/{name}", None)
         else:
-            name = named("d", dump(members), files)
+            name = named("d", dump(members), emit)
         chunks[str(chunk)] = name
         made_chunks[chunk] = (members, name)
 
@@ -402,8 +416,8 @@ def build_index(site: Site, store: MarkdownCache, previous: IndexState | None = 
         "version": VERSION, "documents": len(documents),
         "newest_day": documents[-1].id >> DAY_BITS if documents else 0,
         "day_bits": DAY_BITS, "chunk_shift": shift, "shards": shards, "chunks": chunks,
-        "facets": named("f", dump(facets), files),
+        "facets": named("f", dump(facets), emit),
         "weights": {"k1": K1, "b": B, "length": REFERENCE_LENGTH, "scale": SCALE},
     }
-    files["search/index.json"] = dump(manifest)
-    return files, IndexState(sources, postings, names, made_chunks)
+    emit("search/index.json", dump(manifest))
+    return IndexState(sources, postings, names, made_chunks)
