@@ -17,7 +17,7 @@ from pathlib import Path
 from digest.cache import BodyLost, MarkdownCache
 from digest.config import Config, current_time, default_theme_path
 from digest.content import IGNORED, FileRecord, display_path, load_content, walk_files
-from digest.depends import HashMemo
+from digest.depends import HashMemo, iso, shown_bytes
 from digest.errors import BuildError, Diagnostic, Diagnostics
 from digest.model import ArticlePage, RelatedMemo, Selection, Site, build_site
 from digest.output import (
@@ -410,8 +410,8 @@ def output_salt(config: Config, settings: str, theme: Path) -> bytes:
 
 def fingerprint(salt: bytes, output: Output, hashes: HashMemo | None = None) -> bytes:
     def compute() -> bytes:
-        return fingerprint_bytes(salt, output.site_path, repr(
-            (output.template, output.lastmod, output.depends)).encode())
+        return fingerprint_bytes(salt, output.site_path, shown_bytes(
+            (output.template, iso(output.lastmod), output.depends)))
     if hashes is None:
         return compute()
     return hashes.hash((salt, output.site_path, output.template, output.lastmod,

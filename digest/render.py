@@ -285,15 +285,19 @@ def sitemap_outputs(pages: list[Output], urls: Urls) -> list[Output]:
     entries = [(urls.absolute(o.site_path), o.lastmod) for o in pages]
     if len(entries) <= SITEMAP_LIMIT:
         return [Output(SITEMAP, "other", "sitemap.xml", {"entries": entries}, None,
-                       tuple(entries))]
+                       shown_entries(entries))]
     parts = [entries[i:i + SITEMAP_LIMIT] for i in range(0, len(entries), SITEMAP_LIMIT)]
     outputs = [Output(sitemap_part_path(n), "other", "sitemap.xml", {"entries": part}, None,
-                      tuple(part))
+                      shown_entries(part))
                for n, part in enumerate(parts, start=1)]
     index = [(urls.absolute(o.site_path), max(m for _, m in part if m))
              for o, part in zip(outputs, parts, strict=True)]
     return [*outputs, Output(SITEMAP, "other", "sitemap_index.xml", {"entries": index}, None,
-                             tuple(index))]
+                             shown_entries(index))]
+
+
+def shown_entries(entries: Sequence[tuple[str, datetime | None]]) -> tuple[Any, ...]:
+    return tuple((url, depends.iso(moment)) for url, moment in entries)
 
 
 def template_diagnostic(error: BaseException, root: Path, template: str) -> Diagnostic:
