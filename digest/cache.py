@@ -113,19 +113,13 @@ class MarkdownCache:
 
     def select(self, keys: Sequence[str]) -> dict[str, RenderedMarkdown]:
         """Stored renderings of `keys` (those the database has)."""
-        found: dict[str, RenderedMarkdown] = {}
         if self.db is None or not keys:
-            return found
+            return {}
         try:
-            for start in range(0, len(keys), 500):
-                batch = keys[start:start + 500]
-                rows = self.db.execute("SELECT key, html, text, first FROM markdown WHERE key "
-                                       f"IN ({','.join('?' * len(batch))})", batch)
-                found.update({key: RenderedMarkdown(html, text, first)
-                              for key, html, text, first in rows})
+            return stored(self.db, keys)
         except sqlite3.Error:
             self.close(prune=False)
-        return found
+        return {}
 
     def fetch(self, keys: Iterable[str]) -> None:
         """Load stored bodies into this process's memory, for what it renders itself."""
@@ -150,9 +144,7 @@ class MarkdownCache:
             return None  # a memory store: what the parent had, the worker inherited
         if _WORKER_DB is None or _WORKER_DB[0] != os.getpid():
             _WORKER_DB = (os.getpid(), sqlite3.connect(self.folder / FILE_NAME))
-        row = _WORKER_DB[1].execute("SELECT html, text, first FROM markdown WHERE key = ?",
-                                    (key,)).fetchone()
-        return RenderedMarkdown(*row) if row else None
+        return stored(_WORKER_DB[1], [key]).get(key)
 
     def keep(self, keys: Iterable[str]) -> None:
         """Mark bodies still in use, though not rendered this session."""
@@ -182,6 +174,17 @@ class MarkdownCache:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close(prune=self.prune and exc_info[0] is None)
+
+
+def stored(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, RenderedMarkdown]:
+    found: dict[str, RenderedMarkdown] = {}
+    for start in range(0, len(keys), 500):
+        batch = keys[start:start + 500]
+        rows = db.execute("SELECT key, html, text, first FROM markdown WHERE key "
+                          f"IN ({','.join('?' * len(batch))})", batch)
+        found.update({key: RenderedMarkdown(html, text, first)
+                      for key, html, text, first in rows})
+    return found
 
 
 def render_cached(folder: Path | None, bodies: Sequence[str], render: Renderer
