@@ -64,6 +64,11 @@ def prepare(shared: Path, work: Path, articles: int) -> Workload:
             subprocess.run([sys.executable, shared / "corpus.py", "--n", str(articles),
                             "--flavor", flavor, "--out", root], check=True,
                            stdout=subprocess.DEVNULL)
+            if flavor == "plain":
+                fixed = unclash(root / "articles")
+                if fixed:
+                    print(f"gave {fixed} article(s) a slug of their own (same headline, "
+                          "same day)", flush=True)
     shutil.copy(shared / "digest-pyproject.toml", digest_root / "pyproject.toml")
     shutil.copytree(shared / "hugo-site", hugo_root, dirs_exist_ok=True)
     return Workload(digest_root, hugo_root)
@@ -72,6 +77,35 @@ def prepare(shared: Path, work: Path, articles: int) -> Workload:
 def digest(root: Path, *args: str) -> Measured:
     return run_measured([sys.executable, "-m", "digest", "build", "--root", root, *args],
                         timeout=3600).check("digest build")
+
+
+def unclash(articles: Path) -> int:
+    """corpus.py now and then repeats a headline on the same day (8 times in 100,000
+    articles), and the shared settings' permalink /{year}/{month}/{day}/{slug}/ then
+    names two articles: digest refuses such a site. As an editor would, give the second
+    file a slug of its own (its file name)."""
+    from datetime import UTC, datetime
+
+    import yaml
+
+    sys.path.insert(0, str(REPO))
+    from digest.content import url_slug
+
+    seen: set[tuple[str, str]] = set()
+    fixed = 0
+    for path in sorted(articles.rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        matter = yaml.load(text.split("---\n", 2)[1], Loader=yaml.CSafeLoader)
+        when = matter["date"]
+        if isinstance(when, datetime) and when.tzinfo is not None:
+            when = when.astimezone(UTC)  # the shared settings' timezone
+        key = (str(when)[:10], url_slug(str(matter["title"])))
+        if key in seen:
+            path.write_text(text.replace("---\n", f'---\nslug: "{path.stem}"\n', 1),
+                            encoding="utf-8")
+            fixed += 1
+        seen.add(key)
+    return fixed
 
 
 def clean(root: Path) -> None:
