@@ -269,13 +269,12 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
 CHEAP_TWIN = 256  # files to bring up to date before a twin is worth making afresh
 
 
-def prepare_twin(config: Config, kept: KeptState) -> bool:
+def prepare_twin(output: Path, kept: KeptState) -> bool:
     """Give a site kept in memory (serve) a twin equal to it ahead of the next edit, in
     idle time, when it has none or one that differs in many files (serve's first build,
     a change of template): that edit then rewrites a few files instead of linking the
     whole site (a second at 10,000 articles). True when a twin was made."""
     state = kept.state
-    output = config.output_path
     if state is None or not output.is_dir() or read_marker(output) != state.stamp.output \
             or (state.twin_differs is not None and len(state.twin_differs) <= CHEAP_TWIN):
         return False

@@ -187,13 +187,11 @@ def serve(root: Path, port: int, selection: Selection,
     server.daemon_threads = True
     address = f"http://127.0.0.1:{server.server_address[1]}/"
     kept = KeptState(seed=seed)  # rebuilds keep their state in memory
-    built: list[Config] = []  # the settings of the last build
 
     def rebuild() -> None:
         try:
             config = replace(load_config(root, {"base_url": address}),
                              output_dir=str(site.folder))
-            built[:] = [config]
             result = build(config, selection=selection, kept=kept)
             site.publish(BuildState(site.state.generation + 1, ""))
             report(f"built {result.files} files in {result.seconds:.2f} s "
@@ -226,8 +224,7 @@ def serve(root: Path, port: int, selection: Selection,
                 rebuild()
             else:
                 collect_frozen()
-                if built:
-                    prepare_twin(built[0], kept)
+                prepare_twin(site.folder, kept)
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
         site.stopping.set()

@@ -60,7 +60,7 @@ class Site:
         config = load_config(self.root, {"output_dir": str(output), **settings})
         kept = self.kept if output.name == "site" else None
         if kept is not None:
-            prepare_twin(config, kept)  # what serve does while waiting for a save
+            prepare_twin(config.output_path, kept)  # what serve does while waiting for a save
         return build(config, selection=Selection(self.now), kept=kept)
 
 

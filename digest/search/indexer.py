@@ -155,11 +155,16 @@ def _impacts_of(index: int) -> dict[str, int]:
     return source_impacts(_SOURCES[index], _STORE)
 
 
+def use_workers(count: int) -> bool:
+    """Whether `count` items are worth forking worker processes for."""
+    return count >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
+        and sys.platform == "linux"
+
+
 def all_impacts(sources: list[Source], store: MarkdownCache) -> Iterable[dict[str, int]]:
     """Impacts of every source in order, in worker processes for large sites."""
     global _SOURCES, _STORE
-    parallel = len(sources) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
-        and sys.platform == "linux"
+    parallel = use_workers(len(sources))
     if not parallel:  # workers read the bodies they need from the store themselves
         store.fetch(source.body for source in sources)
     _SOURCES, _STORE = sources, store
@@ -341,8 +346,7 @@ def shard_files(shards: list[list[str]], postings: dict[str, array[int]]) -> Ite
     global _POSTINGS
     _POSTINGS = postings
     try:
-        if len(shards) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
-                and sys.platform == "linux":
+        if use_workers(len(shards)):
             with multiprocessing.get_context("fork").Pool() as pool:
                 yield from pool.imap(_shard_file, shards, chunksize=32)
         else:
