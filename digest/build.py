@@ -16,10 +16,17 @@ from pathlib import Path
 
 from digest.cache import BodyLost, MarkdownCache
 from digest.config import Config, current_time, default_theme_path
-from digest.content import IGNORED, FileRecord, display_path, load_content, walk_files
+from digest.content import (
+    IGNORED,
+    Article,
+    FileRecord,
+    display_path,
+    load_content,
+    walk_files,
+)
 from digest.depends import HashMemo, iso, shown_bytes
 from digest.errors import BuildError, Diagnostic, Diagnostics
-from digest.model import ArticlePage, RelatedMemo, Selection, Site, build_site
+from digest.model import ArticlePage, RelatedMemo, Selection, Site, build_site, patch_site
 from digest.output import (
     MARKER,
     Staging,
@@ -33,8 +40,8 @@ from digest.output import (
 from digest.render import (
     BodyResolver,
     Output,
+    OutputPlan,
     Progress,
-    list_outputs,
     render_outputs,
 )
 from digest.search.indexer import IndexLimitError, IndexState, write_index
@@ -156,7 +163,7 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
             # Another build sharing the cache folder (a `digest serve` beside a `digest
             # build`) dropped a body this state refers to: parse every file again.
             if kept is not None:
-                kept.state, kept.seed = None, None
+                kept.state, kept.seed, kept.site, kept.plan = None, None, None, None
             elif output is not None:
                 forget_state(config)
             return build_changed(config, write=write, selection=selection,
@@ -196,22 +203,29 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
             nullcontext(store) if store else \
             MarkdownCache(config.cache_path, prune=kept is None) as store:
         memo = state.related if state is not None and state.related else RelatedMemo()
-        site, records = load(config, diagnostics, selection, store,
-                             state.files if state else None,
-                             state.stamp.scanned_ns - RACY_NS if state else 0, memo)
+        content, records = load_content(config, diagnostics, store,
+                                        state.files if state else None,
+                                        state.stamp.scanned_ns - RACY_NS if state else 0)
+        edited = kept_site(kept, state, records, config, settings, selection)
+        site = kept.site if edited is not None and kept is not None else None
+        if site is None:
+            found = Diagnostics()
+            site = build_site(content, config, found, selection, memo)
+            model_notes = found.items
+        else:
+            model_notes = kept.model_notes if kept is not None else []
+        diagnostics.extend(model_notes)
+        if diagnostics.errors:
+            raise BuildError(diagnostics)
         lap("read content, site model")
         urls = Urls(config.base_url)
-        hashes = None
-        if kept is not None:
-            hashes = kept.hashes = kept.hashes or HashMemo()
-            hashes.start()
-        outputs = list_outputs(site, urls, hashes)
+        salt = output_salt(config, settings, theme)
+        plan, fingerprints = output_plan(site, urls, salt, kept, edited)
+        outputs = plan.outputs
         statics = static_files(config, diagnostics)
         check_clashes(outputs, statics, config, diagnostics)
         if diagnostics.errors:
             raise BuildError(diagnostics)
-        salt = output_salt(config, settings, theme)
-        fingerprints = {output_file(o.site_path): fingerprint(salt, o, hashes) for o in outputs}
         previous = existing_outputs(state, output)
         stale = [o for o in outputs if previous.get(output_file(o.site_path))
                  != fingerprints[output_file(o.site_path)]]
@@ -221,8 +235,7 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         twin = twin_path(output, None if kept else state_folder(config)) \
             if output is not None else None
         with choose_writer(output, twin, state, previous) as staging:
-            for page, data in render_outputs(site, urls, bodies, stale, diagnostics, progress):
-                staging.write(output_file(page.site_path), data)
+            render_outputs(site, urls, bodies, stale, diagnostics, staging, progress)
             if diagnostics.errors:
                 raise BuildError(diagnostics)
             lap("render")
@@ -257,13 +270,60 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         new = State(stamp, records, fingerprints, index_state, staging.paths, twin_differs,
                     folder_identity(twin or output), memo)
         if kept is not None:
-            kept.state = new
+            kept.state, kept.site, kept.model_notes, kept.plan = new, site, model_notes, plan
         else:
             save_state(config, new)
         lap("save state")
     return BuildResult(site, pages, staging.files, time.perf_counter() - started, warnings,
                        output, staging.paths, [output_file(o.site_path) for o in stale],
                        held_back=held, notes=notes, timings=lap.laps)
+
+
+def kept_site(kept: KeptState | None, state: State | None, records: Mapping[str, FileRecord],
+              config: Config, settings: str, selection: Selection) -> list[ArticlePage] | None:
+    """Put the edited articles into the model serve kept from its last build (in
+    place), when only articles changed, each keeping its shape (model.shape), under the
+    same settings and with the same articles due; their pages. None: build the model
+    afresh."""
+    if kept is None or kept.site is None or state is None \
+            or state.stamp.settings != settings or not state.stamp.publishes_same(selection.now) \
+            or records.keys() != state.files.keys():
+        return None
+    changed = []
+    for path, record in records.items():
+        before = state.files[path]
+        if record.entry is before.entry:
+            continue
+        if not isinstance(record.entry, Article) or not isinstance(before.entry, Article):
+            return None
+        changed.append(record.entry)
+    site = kept.site
+    if not patch_site(site, changed):
+        return None
+    site.config = config  # equal settings; a new object for each build
+    paths = {article.path for article in changed}
+    return [page for page in site.articles if page.article.path in paths]
+
+
+def output_plan(site: Site, urls: Urls, salt: bytes, kept: KeptState | None,
+                edited: list[ArticlePage] | None) -> tuple[OutputPlan, dict[str, bytes]]:
+    """Every output and its fingerprint: serve's kept plan with the units that show
+    `edited` articles made again, or a new plan."""
+    plan = kept.plan if kept is not None else None
+    if plan is not None and edited is not None and plan.site is site and plan.salt == salt:
+        fingerprints = dict(plan.fingerprints)
+        for output in plan.refresh(edited):
+            fingerprints[output_file(output.site_path)] = fingerprint(salt, output)
+    else:
+        hashes = None
+        if kept is not None:
+            hashes = kept.hashes = kept.hashes or HashMemo()
+            hashes.start()
+        plan = OutputPlan(site, urls, hashes)
+        fingerprints = {output_file(o.site_path): fingerprint(salt, o, hashes)
+                        for o in plan.outputs}
+    plan.salt, plan.fingerprints = salt, dict(fingerprints)
+    return plan, fingerprints
 
 
 CHEAP_TWIN = 256  # files to bring up to date before a twin is worth making afresh

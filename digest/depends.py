@@ -96,16 +96,23 @@ class Depends:
         self.by_source = site.by_source
         # Each card is hashed once here; the pages that list it carry only the hash.
         self.cards = {id(page): self.card_hash(card(page), memo) for page in site.articles}
+        self.seen: set[int] = set()  # ids of the article pages shown since it was emptied
 
     @staticmethod
     def card_hash(value: Value, memo: HashMemo | None) -> bytes:
         return memo.hash(value, lambda: hashed(value)) if memo else hashed(value)
 
+    def refresh(self, page: ArticlePage) -> None:
+        """The card of an article edited in place."""
+        self.cards[id(page)] = hashed(card(page))
+
     def card(self, page: ArticlePage) -> bytes:
+        self.seen.add(id(page))
         return self.cards[id(page)]
 
     def listing(self, pages: Sequence[ArticlePage]) -> bytes:
         # one bytes value: its repr (in the output's fingerprint) is a sixth of a tuple's
+        self.seen.update(map(id, pages))
         return b"".join([self.cards[id(page)] for page in pages])
 
     def body(self, page: ArticlePage) -> Value:
@@ -140,6 +147,7 @@ class Depends:
                       for m in year.months))
 
     def feed(self, value: Feed) -> Value:
+        self.seen.update(id(e.page) for e in value.entries)
         entries = tuple((e.id, e.url, e.title, iso(e.published), iso(e.updated), e.summary,
                          e.authors,
                          e.categories, self.body(e.content) if e.content else None)

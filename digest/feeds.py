@@ -4,7 +4,7 @@ JSON, as Zola does; this module only decides what goes in."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 
@@ -31,6 +31,7 @@ class FeedEntry:
     # templates call content_html(entry), resolved only when the feed is rendered
     authors: tuple[str, ...]
     categories: tuple[str, ...]
+    page: ArticlePage = field(compare=False, repr=False)  # the article it comes from
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ def article_entry(page: ArticlePage, urls: Urls, full: bool) -> FeedEntry:
         content=page if full else None,
         authors=article.authors,
         categories=tuple(c.name for c in page.companies) + tuple(t.name for t in page.topics),
+        page=page,
     )
 
 
@@ -87,7 +89,7 @@ def company_feed(company: CompanyPage, site: Site, urls: Urls, labels: dict[str,
                 id=f"{entry.url}#{item.anchor}", url=f"{entry.url}#{item.anchor}",
                 title=f"{labels[item.kind]}: {item.title}", published=moment,
                 updated=moment, summary=f"{company.name}: {item.title}",
-                content=None, authors=(), categories=(labels[item.kind],))
+                content=None, authors=(), categories=(labels[item.kind],), page=item.article)
         entries.append(entry)
     return Feed(f"{company.name} · {site.config.title}", f"Timeline of {company.name}",
                 urls.absolute(company.url), company.url, entries)

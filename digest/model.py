@@ -239,6 +239,10 @@ def article_url(config: Config, article: Article, local: datetime) -> str:
     return article_path(config.permalink, local.year, local.month, local.day, article.slug)
 
 
+def reading_minutes(article: Article, config: Config) -> int:
+    return max(1, round(article.word_count / config.words_per_minute))
+
+
 def build_site(content: Content, config: Config, diagnostics: Diagnostics,
                selection: Selection, memo: RelatedMemo | None = None) -> Site:
     resolver = Resolver(content, diagnostics)
@@ -254,9 +258,8 @@ def build_site(content: Content, config: Config, diagnostics: Diagnostics,
     for article in published:
         local = article.date.astimezone(zone)
         updated = article.updated.astimezone(zone) if article.updated else None
-        minutes = max(1, round(article.word_count / config.words_per_minute))
         pages.append(ArticlePage(article, article_url(config, article, local), local, updated,
-                                 minutes, article.updated or article.date,
+                                 reading_minutes(article, config), article.updated or article.date,
                                  (article.updated or article.date).timestamp()))
     pages = newest_first(pages)
 
@@ -300,6 +303,42 @@ def build_site(content: Content, config: Config, diagnostics: Diagnostics,
                 {page.article.path: page.url for page in pages})
     check_url_collisions(site, diagnostics)
     return site
+
+
+def shape(article: Article) -> tuple[object, ...]:
+    """Every field of an article that `build_site` reads besides the title: where the
+    article stands in the model (order, URL, what it is filed under, its events,
+    whether it is published). Two articles of equal shape make models that differ
+    only in what the article itself shows."""
+    return (article.path, article.date, article.updated, article.slug, article.slug_position,
+            article.draft, article.tags, article.companies, article.events, article.aliases)
+
+
+def patch_site(site: Site, changed: list[Article]) -> bool:
+    """Put edited articles into a model kept from the last build (`digest serve`), in
+    place of a new model, when each keeps its shape: an edited sentence, headline,
+    summary or source. False (and the model untouched) when one does not."""
+    pages = {page.article.path: page for page in site.articles}
+    held = {h.article.path: index for index, h in enumerate(site.held_back)}
+    for article in changed:
+        old = pages[article.path].article if article.path in pages else \
+            site.held_back[held[article.path]].article if article.path in held else None
+        if old is None or shape(old) != shape(article):
+            return False
+    retitled: dict[int, CompanyPage] = {}
+    for article in changed:
+        page = pages.get(article.path)
+        if page is None:
+            index = held[article.path]
+            site.held_back[index] = HeldBack(article, site.held_back[index].reason)
+            continue
+        if page.article.title != article.title:  # timelines hold titles
+            retitled.update((id(company), company) for company in page.companies)
+        page.article = article
+        page.reading_minutes = reading_minutes(article, site.config)
+    for company in retitled.values():
+        company.timeline = build_timeline(company)
+    return True
 
 
 def link_parents(companies: list[CompanyPage], resolver: Resolver,

@@ -218,13 +218,24 @@ class Staging(SiteWriter):
         os.link(self.previous / relative, self.target(relative))
 
     def write(self, relative: str, data: bytes) -> None:
-        self.paths.add(relative)
+        self.record(relative, self.put(relative, data))
+
+    def put(self, relative: str, data: bytes) -> bool:
+        """The file I/O of `write`, which a forked worker may do for its parent (it
+        renders the page, so the bytes need not travel back): True when the bytes
+        differ from the previous site's file. The parent then `record`s the file."""
         if self.output is None:
-            return
+            return True
         target = self.target(relative)
         if self.previous is None or not link_if_unchanged(self.previous / relative, data,
                                                           target):
             target.write_bytes(data)
+            return True
+        return False
+
+    def record(self, relative: str, changed: bool) -> None:
+        self.paths.add(relative)
+        if changed and self.output is not None:
             self.changed.add(relative)
 
     def commit(self) -> set[str] | None:

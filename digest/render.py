@@ -13,9 +13,10 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast, runtime_checkable
 
 import jinja2
 
@@ -24,9 +25,9 @@ from digest.cache import BodyLost, MarkdownCache
 from digest.config import Config, default_theme_path
 from digest.content import display_path
 from digest.errors import Diagnostic, Diagnostics
-from digest.feeds import FEED_FILES, FeedEntry, company_feed, site_feed, topic_feed
+from digest.feeds import FEED_FILES, Feed, FeedEntry, company_feed, site_feed, topic_feed
 from digest.links import resolve_body
-from digest.model import ArticlePage, CompanyPage, Site
+from digest.model import ArchiveYear, ArticlePage, CompanyPage, Site, TopicPage
 from digest.urls import (
     ARCHIVE,
     COMPANIES,
@@ -38,6 +39,7 @@ from digest.urls import (
     TOPICS,
     Urls,
     feed_path,
+    output_file,
     paged_path,
     sitemap_part_path,
 )
@@ -207,74 +209,154 @@ def newest(pages: Sequence[ArticlePage]) -> datetime | None:
     return newest_page.modified if newest_page is not None else None
 
 
+Recipe = Callable[[], list[Output]]
+
+
+class OutputPlan:
+    """Every page, feed and machine-readable file of the site, in a stable order, each
+    with what it shows (`depends`) for incremental builds. Made in units (an article's
+    page, a topic's pages, a feed's three files…), each remembering which articles it
+    shows, so that serve, having put edited articles into its kept model
+    (model.patch_site), makes again only the units that show one of them."""
+
+    def __init__(self, site: Site, urls: Urls, memo: depends.HashMemo | None = None) -> None:
+        self.site = site
+        self.urls = urls
+        self.shows = depends.Depends(site, memo)
+        self.recipes = self.list_recipes()
+        self.units: list[list[Output]] = []
+        self.shown: list[set[int]] = []  # per unit: ids of the article pages it shows
+        for recipe in self.recipes:
+            self.shows.seen = set()
+            self.units.append(recipe())
+            self.shown.append(self.shows.seen)
+        self.tail = self.make_tail()
+        self.salt = b""  # of the fingerprints below (build.py)
+        self.fingerprints: dict[str, bytes] = {}
+
+    @property
+    def outputs(self) -> list[Output]:
+        return [output for unit in self.units for output in unit] + self.tail
+
+    def make_tail(self) -> list[Output]:
+        """The sitemap lists every page with a lastmod; robots.txt comes last."""
+        dated = [output for unit in self.units for output in unit if output.lastmod is not None]
+        return [*sitemap_outputs(dated, self.urls), Output(ROBOTS, "other", "robots.txt", {})]
+
+    def refresh(self, edited: Sequence[ArticlePage]) -> list[Output]:
+        """Make again the units that show an edited article (patched in place, same
+        shape); the outputs made again, whose fingerprints are due."""
+        ids = {id(page) for page in edited}
+        for page in edited:
+            self.shows.refresh(page)
+        remade: list[Output] = []
+        lastmods_moved = False
+        for number, shown in enumerate(self.shown):
+            if shown.isdisjoint(ids):
+                continue
+            self.shows.seen = set()
+            before = [output.lastmod for output in self.units[number]]
+            self.units[number] = self.recipes[number]()
+            self.shown[number] = self.shows.seen
+            remade += self.units[number]
+            lastmods_moved |= before != [output.lastmod for output in self.units[number]]
+        if lastmods_moved:  # not with an unchanged shape, but the sitemap must never lag
+            self.tail = self.make_tail()
+            remade += self.tail
+        return remade
+
+    def list_recipes(self) -> list[Recipe]:
+        site, urls, shows = self.site, self.urls, self.shows
+        per_page = site.config.per_page
+
+        def listing(path: str, kind: str, template: str, p: Pagination,
+                    context: dict[str, Any], subject: object = ()) -> Output:
+            shown = (subject, p.number, p.total, p.previous_url, p.next_url,
+                     shows.listing(p.items))
+            return Output(path, kind, template, {**context, "pagination": p},
+                          newest(p.items), shown)
+
+        def home() -> list[Output]:
+            return [listing(path, "list", "index.html", p, {})
+                    for path, p in paginate(HOME, site.articles, per_page)]
+
+        def article(page: ArticlePage) -> Recipe:
+            return lambda: [Output(page.url, "article", "article.html", {"page": page},
+                                   page.modified, shows.article(page), (page.article.body,))]
+
+        latest = newest(site.articles)  # the index pages' lastmod
+
+        def topics() -> list[Output]:
+            return [Output(TOPICS, "list", "topics.html", {"topics": site.topics}, latest,
+                           tuple(depends.topic(t) for t in site.topics))]
+
+        def topic(page: TopicPage) -> Recipe:
+            return lambda: [listing(path, "topic", "topic.html", p, {"topic": page},
+                                    depends.topic(page))
+                            for path, p in paginate(page.url, page.articles, per_page)]
+
+        def companies() -> list[Output]:
+            return [Output(COMPANIES, "list", "companies.html", {"companies": site.companies},
+                           latest, tuple(depends.company_summary(c) for c in site.companies))]
+
+        def company(page: CompanyPage) -> Recipe:
+            return lambda: [Output(page.url, "company", "company.html", {"company": page},
+                                   newest(page.articles), shows.company(page))]
+
+        def archive() -> list[Output]:
+            return [Output(ARCHIVE, "list", "archive.html", {"years": site.years}, latest,
+                           depends.archive_index(site.years))]
+
+        def year(value: ArchiveYear) -> Recipe:
+            def make() -> list[Output]:
+                outputs = [Output(value.url, "archive", "archive_year.html",
+                                  {"year": value, "headlines": YEAR_HEADLINES},
+                                  newest([p for m in value.months for p in m.articles]),
+                                  shows.archive_year(value, YEAR_HEADLINES))]
+                for month in value.months:
+                    outputs += [listing(path, "archive", "archive_month.html", p,
+                                        {"year": value, "month": month},
+                                        (value.year, value.url, month.month,
+                                         len(month.articles)))
+                                for path, p in paginate(month.url, month.articles,
+                                                        ARCHIVE_PER_PAGE)]
+                return outputs
+            return make
+
+        def feed(make_feed: Callable[[], Feed]) -> Recipe:
+            return lambda: feed_outputs(make_feed(), shows)
+
+        def aliases(page: ArticlePage) -> Recipe:
+            return lambda: [Output(alias, "other", "redirect.html", {"target": page}, None,
+                                   shows.card(page)) for alias in page.article.aliases]
+
+        recipes: list[Recipe] = [home]
+        recipes += [article(page) for page in site.articles]
+        recipes += [topics, *(topic(page) for page in site.topics)]
+        recipes += [companies, *(company(page) for page in site.companies)]
+        recipes += [archive, *(year(value) for value in site.years)]
+        recipes.append(feed(lambda: site_feed(site, urls)))
+        recipes += [feed(partial(topic_feed, page, site, urls)) for page in site.topics]
+        recipes += [feed(partial(company_feed, page, site, urls, EVENT_LABELS))
+                    for page in site.companies]
+        recipes += [aliases(page) for page in site.articles if page.article.aliases]
+        if site.config.search:
+            recipes.append(lambda: [Output(SEARCH, "other", "search.html", {})])
+        recipes.append(lambda: [Output(NOT_FOUND, "other", "404.html", {})])
+        return recipes
+
+
 def list_outputs(site: Site, urls: Urls, memo: depends.HashMemo | None = None
                  ) -> list[Output]:
-    """Every page, feed and machine-readable file of the site, in a stable order, each
-    with what it shows (`depends`) for incremental builds."""
-    per_page = site.config.per_page
-    shows = depends.Depends(site, memo)
-
-    def listing(path: str, kind: str, template: str, p: Pagination, context: dict[str, Any],
-                subject: object = ()) -> Output:
-        shown = (subject, p.number, p.total, p.previous_url, p.next_url, shows.listing(p.items))
-        return Output(path, kind, template, {**context, "pagination": p}, newest(p.items),
-                      shown)
-
-    outputs = [listing(path, "list", "index.html", p, {})
-               for path, p in paginate(HOME, site.articles, per_page)]
-    outputs += [Output(page.url, "article", "article.html", {"page": page},
-                       page.modified,
-                       shows.article(page), (page.article.body,))
-                for page in site.articles]
-    latest = newest(site.articles)  # the index pages' lastmod
-    outputs.append(Output(TOPICS, "list", "topics.html", {"topics": site.topics},
-                          latest, tuple(depends.topic(t) for t in site.topics)))
-    for topic in site.topics:
-        outputs += [listing(path, "topic", "topic.html", p, {"topic": topic},
-                            depends.topic(topic))
-                    for path, p in paginate(topic.url, topic.articles, per_page)]
-    outputs.append(Output(COMPANIES, "list", "companies.html", {"companies": site.companies},
-                          latest,
-                          tuple(depends.company_summary(c) for c in site.companies)))
-    outputs += [Output(company.url, "company", "company.html", {"company": company},
-                       newest(company.articles), shows.company(company))
-                for company in site.companies]
-    outputs.append(Output(ARCHIVE, "list", "archive.html", {"years": site.years},
-                          latest, depends.archive_index(site.years)))
-    for year in site.years:
-        outputs.append(Output(year.url, "archive", "archive_year.html",
-                              {"year": year, "headlines": YEAR_HEADLINES},
-                              newest([p for m in year.months for p in m.articles]),
-                              shows.archive_year(year, YEAR_HEADLINES)))
-        for month in year.months:
-            outputs += [listing(path, "archive", "archive_month.html", p,
-                                {"year": year, "month": month},
-                                (year.year, year.url, month.month, len(month.articles)))
-                        for path, p in paginate(month.url, month.articles, ARCHIVE_PER_PAGE)]
-    outputs += feed_outputs(site, urls, shows)
-    outputs += [Output(alias, "other", "redirect.html", {"target": page}, None,
-                       shows.card(page))
-                for page in site.articles for alias in page.article.aliases]
-    if site.config.search:
-        outputs.append(Output(SEARCH, "other", "search.html", {}))
-    outputs.append(Output(NOT_FOUND, "other", "404.html", {}))
-    outputs += sitemap_outputs([o for o in outputs if o.lastmod is not None], urls)
-    outputs.append(Output(ROBOTS, "other", "robots.txt", {}))
-    return outputs
+    return OutputPlan(site, urls, memo).outputs
 
 
-def feed_outputs(site: Site, urls: Urls, shows: depends.Depends) -> list[Output]:
-    feeds = [site_feed(site, urls)]
-    feeds += [topic_feed(topic, site, urls) for topic in site.topics]
-    feeds += [company_feed(company, site, urls, EVENT_LABELS) for company in site.companies]
-    outputs = []
-    for feed in feeds:
-        shown = shows.feed(feed)
-        bodies = tuple(e.content.article.body for e in feed.entries if e.content)
-        outputs += [Output(feed_path(feed.folder, name), "feed", f"feeds/{name}",
-                           {"feed": feed}, None, shown, bodies)
-                    for name in FEED_FILES.values()]
-    return outputs
+def feed_outputs(feed: Feed, shows: depends.Depends) -> list[Output]:
+    shown = shows.feed(feed)
+    bodies = tuple(e.content.article.body for e in feed.entries if e.content)
+    return [Output(feed_path(feed.folder, name), "feed", f"feeds/{name}", {"feed": feed},
+                   None, shown, bodies)
+            for name in FEED_FILES.values()]
 
 
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org protocol)
@@ -321,13 +403,30 @@ def template_diagnostic(error: BaseException, root: Path, template: str) -> Diag
     return Diagnostic(path, line, 0, f"template error: {error}", hint=hint)
 
 
+class Sink(Protocol):
+    """Where rendered pages go (output.Staging or output.TwinUpdate)."""
+
+    def write(self, relative: str, data: bytes) -> None: ...
+
+
+@runtime_checkable
+class WorkerSink(Sink, Protocol):
+    """A sink a forked worker can write into (output.Staging): `put` does the file I/O
+    and says whether the bytes changed, `record` notes it in the parent."""
+
+    def put(self, relative: str, data: bytes) -> bool: ...
+
+    def record(self, relative: str, changed: bool) -> None: ...
+
+
 # Work shared with forked workers: set before the pool starts, inherited, never pickled.
-_WORK: tuple[jinja2.Environment, list[Output], Path] | None = None
+_WORK: tuple[jinja2.Environment, list[Output], Path, WorkerSink | None] | None = None
 
 
-def _render_one(index: int) -> tuple[int, bytes | Diagnostic]:
+def _render_one(index: int) -> tuple[int, bytes | bool | Diagnostic]:
+    """A page's bytes, or, when the worker wrote it itself, whether it changed."""
     assert _WORK is not None
-    env, outputs, root = _WORK
+    env, outputs, root, sink = _WORK
     output = outputs[index]
     try:
         html = env.get_template(output.template).render(output.context, page_url=output.site_path)
@@ -335,44 +434,53 @@ def _render_one(index: int) -> tuple[int, bytes | Diagnostic]:
             # XML 1.0 has no place for most control characters: one NUL pasted into a
             # headline would make every feed unreadable.
             html = NOT_XML.sub("", html)
-        return index, html.encode("utf-8")
+        data = html.encode("utf-8")
     except BodyLost:
         raise  # not the template's fault: the build starts over (build.py)
     except Exception as error:  # any template failure becomes a diagnostic, never a traceback
         return index, template_diagnostic(error, root, output.template)
+    # Writing where the page was rendered spares the parent 240 MB through a pipe and
+    # 17,000 file creations at 10,000 articles (it was the busiest of three processes
+    # on two cores).
+    return index, data if sink is None else sink.put(output_file(output.site_path), data)
 
 
 def render_outputs(site: Site, urls: Urls, bodies: BodyResolver, outputs: list[Output],
-                   diagnostics: Diagnostics, progress: Progress | None = None
-                   ) -> Iterator[tuple[Output, bytes]]:
-    """Render `outputs`, yielding each page as soon as it is ready (so a 100,000-page
-    site is never held in memory at once); template errors go to `diagnostics`, each
-    distinct one once."""
+                   diagnostics: Diagnostics, sink: Sink,
+                   progress: Progress | None = None) -> None:
+    """Render `outputs` into `sink`, each page written as soon as it is ready (so a
+    100,000-page site is never held in memory at once), by forked workers on large
+    sites; template errors go to `diagnostics`, each distinct one once."""
     global _WORK
     use_pool = len(outputs) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
         and sys.platform == "linux"
     if not use_pool:  # workers read the bodies they need from the store themselves
         bodies.fetch(outputs)
-    _WORK = (make_environment(site.config, urls, bodies), outputs, site.config.root)
+    in_workers = sink if use_pool and isinstance(sink, WorkerSink) else None
+    _WORK = (make_environment(site.config, urls, bodies), outputs, site.config.root,
+             in_workers)
     seen: set[Diagnostic] = set()
     try:
         if use_pool:
             with multiprocessing.get_context("fork").Pool() as pool:
                 stream = pool.imap_unordered(_render_one, range(len(outputs)), chunksize=64)
-                yield from collect(stream, outputs, seen, progress)
+                collect(stream, outputs, sink, seen, progress)
         else:
-            yield from collect(map(_render_one, range(len(outputs))), outputs, seen, progress)
+            collect(map(_render_one, range(len(outputs))), outputs, sink, seen, progress)
     finally:
         _WORK = None
         diagnostics.extend(sorted(seen, key=Diagnostic.sort_key))
 
 
-def collect(stream: Iterator[tuple[int, bytes | Diagnostic]], outputs: list[Output],
-            seen: set[Diagnostic], progress: Progress | None) -> Iterator[tuple[Output, bytes]]:
+def collect(stream: Iterator[tuple[int, bytes | bool | Diagnostic]], outputs: list[Output],
+            sink: Sink, seen: set[Diagnostic], progress: Progress | None) -> None:
     for done, (index, result) in enumerate(stream, start=1):
+        relative = output_file(outputs[index].site_path)
         if isinstance(result, Diagnostic):
             seen.add(result)
+        elif isinstance(result, bool):  # written by the worker
+            cast(WorkerSink, sink).record(relative, result)
         else:
-            yield outputs[index], result
+            sink.write(relative, result)
         if progress and (done % 50 == 0 or done == len(outputs)):
             progress(done, len(outputs))

@@ -37,6 +37,8 @@ from digest.errors import Diagnostic
 
 if TYPE_CHECKING:
     from digest.depends import HashMemo
+    from digest.model import Site
+    from digest.render import OutputPlan
 
 VERSION = 1
 LIBRARIES = ("jinja2", "markdown", "pyyaml", "python-slugify", "snowballstemmer")
@@ -232,6 +234,11 @@ class KeptState:
         # shown values' hashes of the last build (made by build.py: this module stays
         # light for the no-op check, which must not import the model)
         self.hashes: HashMemo | None = None
+        # the last build's model and what making it reported: an edit that keeps the
+        # model's shape patches it instead of making it again (build.kept_site)
+        self.site: Site | None = None
+        self.model_notes: list[Diagnostic] = []
+        self.plan: OutputPlan | None = None  # its outputs, unit by unit (render.py)
 
     def take(self) -> State | None:
         if self.state is None and self.seed is not None:

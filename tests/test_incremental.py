@@ -297,6 +297,42 @@ def test_serve_state_lives_in_memory_and_borrows_the_parsed_files(
     assert len(state_files) == 1, "nothing of the served builds is written to the cache"
 
 
+def test_serve_patches_its_model_for_edits_that_keep_its_shape(example_site: Path,
+                                                              tmp_path: Path) -> None:
+    """An edited headline, summary or sentence goes into serve's kept model in place;
+    an edit that moves the article in the model (its tags) makes a new one. Either way
+    the site equals a clean build, down to a company timeline that orders two articles
+    of one day by headline."""
+    site = Site(example_site, random.Random(0), KeptState())
+    folder = example_site / "content/articles/2023"
+    for name, title in (("first-of-the-day.md", "Alibaba news M"),
+                        ("second-of-the-day.md", "Alibaba news N")):
+        # with a slug of its own, a new headline keeps the article's URL
+        site.write(folder / name, {"title": title, "slug": name[:-3], "date": "2023-06-02",
+                                   "companies": ["Alibaba"], "tags": ["cloud"]},
+                   "A sentence.\n")
+    first = site.build(example_site / "site")
+
+    def same_as_clean(name: str) -> None:
+        clean = site.build(tmp_path / name, cache_dir="")
+        built, expected = snapshot(example_site / "site"), snapshot(tmp_path / name)
+        assert clean.site is not None and built == expected
+
+    site.edit(lambda m, b: ({**m, "title": "Alibaba news Z"}, b), folder / "first-of-the-day.md")
+    retitled = site.build(example_site / "site")
+    assert retitled.site is first.site, "the kept model was patched"
+    assert "companies/alibaba/index.html" in retitled.rendered
+    same_as_clean("clean-title")
+    site.edit(lambda m, b: (m, b + "Two more sentences. And a third.\n"),
+              folder / "second-of-the-day.md")
+    assert site.build(example_site / "site").site is first.site
+    same_as_clean("clean-body")
+    site.edit(lambda m, b: ({**m, "tags": ["IPO"]}, b), folder / "second-of-the-day.md")
+    retagged = site.build(example_site / "site")
+    assert retagged.site is not first.site, "a new model for a new shape"
+    same_as_clean("clean-tags")
+
+
 def test_a_corrupt_or_foreign_state_is_ignored_with_a_note(example_site: Path,
                                                             tmp_path: Path) -> None:
     site = Site(example_site, random.Random(0))
