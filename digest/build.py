@@ -44,7 +44,13 @@ from digest.render import (
     Progress,
     render_outputs,
 )
-from digest.search.indexer import IndexLimitError, IndexState, write_index
+from digest.search.indexer import (
+    Documents,
+    IndexLimitError,
+    IndexState,
+    index_documents,
+    write_index,
+)
 from digest.state import (
     RACY_NS,
     VERSION,
@@ -163,7 +169,7 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
             # Another build sharing the cache folder (a `digest serve` beside a `digest
             # build`) dropped a body this state refers to: parse every file again.
             if kept is not None:
-                kept.state, kept.seed, kept.site, kept.plan = None, None, None, None
+                kept.state, kept.seed, kept.site, kept.plan, kept.indexed = (None,) * 5
             elif output is not None:
                 forget_state(config)
             return build_changed(config, write=write, selection=selection,
@@ -247,9 +253,11 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
             index_state = None
             if config.search:
                 # The index is updated in place only over the site it was made for.
-                index_state = write_search_index(
+                index_state, indexed = write_search_index(
                     site, store, staging, state.search if state and previous else None,
-                    previous, fingerprints)
+                    previous, fingerprints, kept.indexed if kept else None, edited)
+                if kept is not None:
+                    kept.indexed = indexed
             lap("search index")
             marker = site_marker({output_file(o.site_path): fingerprints[output_file(o.site_path)]
                                   for o in outputs}, staging.paths)
@@ -397,9 +405,11 @@ def write_static_files(config: Config, statics: Mapping[str, Path],
 
 def write_search_index(site: Site, store: MarkdownCache, staging: Staging | TwinUpdate,
                        last: IndexState | None, previous: Mapping[str, bytes],
-                       fingerprints: dict[str, bytes]) -> IndexState:
+                       fingerprints: dict[str, bytes], kept: Documents | None,
+                       edited: list[ArticlePage] | None) -> tuple[IndexState, Documents]:
     """The search files, written as they are made: updated from `last` when there is
-    one, unchanged ones kept."""
+    one, unchanged ones kept. Also the documents, for serve to keep (`kept`, `edited`:
+    see indexer.index_documents)."""
     def emit(relative: str, data: bytes | None) -> None:
         if data is None:
             staging.keep(relative)
@@ -408,7 +418,9 @@ def write_search_index(site: Site, store: MarkdownCache, staging: Staging | Twin
             staging.write(relative, data)
             fingerprints[relative] = hashlib.blake2b(data, digest_size=16).digest()
     try:
-        return write_index(site, store, emit, last, lambda relative: relative in previous)
+        indexed = index_documents(site, kept, edited)
+        return write_index(site, store, emit, last, lambda relative: relative in previous,
+                           indexed), indexed
     except IndexLimitError as error:
         raise BuildError([Diagnostic(site.config.content_dir, 0, 0, str(error),
                                      hint="spread the articles over more days")]) from None

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from digest.depends import HashMemo
     from digest.model import Site
     from digest.render import OutputPlan
+    from digest.search.indexer import Documents
 
 VERSION = 1
 LIBRARIES = ("jinja2", "markdown", "pyyaml", "python-slugify", "snowballstemmer")
@@ -239,6 +240,7 @@ class KeptState:
         self.site: Site | None = None
         self.model_notes: list[Diagnostic] = []
         self.plan: OutputPlan | None = None  # its outputs, unit by unit (render.py)
+        self.indexed: Documents | None = None  # its search documents (search/indexer.py)
 
     def take(self) -> State | None:
         if self.state is None and self.seed is not None:

@@ -364,14 +364,45 @@ def build_index(site: Site, store: MarkdownCache, previous: IndexState | None = 
     return files, write_index(site, store, files.__setitem__, previous, exists)
 
 
+@dataclass(frozen=True)
+class Documents:
+    """The documents of one site model and what the index takes from each."""
+
+    site: Site
+    documents: list[Document]
+    sources: dict[int, Source]
+    metadata: dict[int, list[Any]]
+
+
+def index_documents(site: Site, kept: Documents | None = None,
+                    edited: Sequence[ArticlePage] | None = None) -> Documents:
+    """The documents of `site`; from `kept` (serve's last build over the same model)
+    when the only change is `edited` articles patched in with their shape unchanged
+    (model.patch_site): then their ids are the same and only theirs are looked at."""
+    if kept is not None and kept.site is site and edited is not None:
+        sources, metadata_of = dict(kept.sources), dict(kept.metadata)
+        ids = {id(page) for page in edited}
+        for document in kept.documents:
+            if id(document.page) in ids:
+                sources[document.id] = document_source(document.page)
+                metadata_of[document.id] = metadata(document.page)
+        return Documents(site, kept.documents, sources, metadata_of)
+    documents = assign_ids(site.articles)
+    return Documents(site, documents,
+                     {document.id: document_source(document.page) for document in documents},
+                     {document.id: metadata(document.page) for document in documents})
+
+
 def write_index(site: Site, store: MarkdownCache, emit: Emit,
                 previous: IndexState | None = None,
-                exists: Callable[[str], bool] = lambda relative: False) -> IndexState:
+                exists: Callable[[str], bool] = lambda relative: False,
+                indexed: Documents | None = None) -> IndexState:
     """Hand every search file to `emit` as it is made (its path under the site root and
     its bytes, or None for a file unchanged since `previous` that `exists` in the output
-    folder), and return what the next build needs to update the index."""
-    documents = assign_ids(site.articles)
-    sources = {document.id: document_source(document.page) for document in documents}
+    folder), and return what the next build needs to update the index. `indexed`: the
+    site's documents, if the caller has them (index_documents)."""
+    indexed = indexed or index_documents(site)
+    documents, sources = indexed.documents, indexed.sources
     postings, dirty = update_postings(sources, previous, store)
 
     shards = []
@@ -395,7 +426,7 @@ def write_index(site: Site, store: MarkdownCache, emit: Emit,
     shift = chunk_shift_for(documents)
     by_chunk: dict[int, dict[str, Any]] = defaultdict(dict)
     for document in documents:
-        by_chunk[document.id >> shift][str(document.id)] = metadata(document.page)
+        by_chunk[document.id >> shift][str(document.id)] = indexed.metadata[document.id]
     chunks: dict[str, str] = {}
     known_chunks = previous.chunks if previous is not None else {}
     made_chunks: dict[int, tuple[dict[str, Any], str]] = {}
