@@ -280,7 +280,7 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         if kept is not None:
             kept.state, kept.site, kept.model_notes, kept.plan = new, site, model_notes, plan
         else:
-            save_state(config, new)
+            save_state(config, new, state)
         lap("save state")
     return BuildResult(site, pages, staging.files, time.perf_counter() - started, warnings,
                        output, staging.paths, [output_file(o.site_path) for o in stale],

@@ -107,13 +107,15 @@ class Depends:
         self.cards[id(page)] = hashed(card(page))
 
     def card(self, page: ArticlePage) -> bytes:
-        self.seen.add(id(page))
-        return self.cards[id(page)]
+        key = id(page)
+        self.seen.add(key)
+        return self.cards[key]
 
     def listing(self, pages: Sequence[ArticlePage]) -> bytes:
+        keys = list(map(id, pages))
+        self.seen.update(keys)
         # one bytes value: its repr (in the output's fingerprint) is a sixth of a tuple's
-        self.seen.update(map(id, pages))
-        return b"".join([self.cards[id(page)] for page in pages])
+        return b"".join(map(self.cards.__getitem__, keys))
 
     def body(self, page: ArticlePage) -> Value:
         """The rendered body as shown: its content key and the URLs its links reach."""

@@ -221,6 +221,9 @@ class State:
     twin_differs: set[str] | None = None  # files in which the twin differs (output.py)
     twin: tuple[int, int] = (-1, -1)  # identity of the twin folder
     related: Any = None  # model.RelatedMemo of the last build
+    # where `files` is on disk: the records file's token, the length of its base and
+    # its whole length when this state was saved (see save_records)
+    records_at: tuple[str, int, int] = ("", 0, 0)
 
 
 class KeptState:
@@ -304,7 +307,72 @@ def _load(path: Path) -> Any:
             for container in _containers(value):
                 while (chunk := pickle.load(file)) is not None:
                     container.update(chunk)
+            value.files = load_records(path.with_name(RECORDS), value.records_at)
         return value
+
+
+RECORDS = "records"
+# A records file whose appended changes outgrow this share of its base is written afresh.
+RECORDS_SLACK = 0.25
+
+
+def load_records(path: Path, at: tuple[str, int, int]) -> dict[str, Any]:
+    """The content file records of a state: the base, then each change appended since,
+    up to the length the state was saved with (a build stopped after appending and
+    before saving its state leaves a tail no state refers to)."""
+    token, _, length = at
+    records: dict[str, Any] = {}
+    with path.open("rb") as file, no_gc_pauses():
+        if pickle.load(file) != (VERSION, code_fingerprint(), token):
+            raise ValueError("its records were written by another build")
+        while file.tell() < length:
+            for key, record in pickle.load(file).items():
+                if record is None:
+                    records.pop(key, None)
+                else:
+                    records[key] = record
+        if file.tell() != length:
+            raise ValueError("its records file is not the one it was saved with")
+    return records
+
+
+def save_records(path: Path, files: dict[str, Any], loaded: State | None
+                 ) -> tuple[str, int, int]:
+    """Keep the records file up to date: append what changed since `loaded` (the state
+    this build started from) when that state's records file is still the one on disk,
+    else write it afresh. An edit then writes one record, not the 9 MB of every parsed
+    file at 10,000 articles. Returns the new `records_at`."""
+    if loaded is not None and loaded.records_at[0]:
+        token, base, length = loaded.records_at
+        # (a file saved just before the last scan is parsed again: an equal record)
+        changed: dict[str, Any] = {key: record for key, record in files.items()
+                                   if (before := loaded.files.get(key)) is not record
+                                   and before != record}
+        changed.update(dict.fromkeys(loaded.files.keys() - files.keys()))
+        try:
+            with path.open("r+b") as file:
+                if pickle.load(file) == (VERSION, code_fingerprint(), token) \
+                        and os.fstat(file.fileno()).st_size >= length:
+                    file.truncate(length)
+                    file.seek(length)
+                    if changed:
+                        pickle.dump(changed, file, protocol=pickle.HIGHEST_PROTOCOL)
+                    if file.tell() - base <= base * RECORDS_SLACK:
+                        return token, base, file.tell()
+        except (OSError, pickle.UnpicklingError, EOFError):
+            pass
+    token = os.urandom(8).hex()
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    with temporary.open("wb") as file:
+        pickle.dump((VERSION, code_fingerprint(), token), file,
+                    protocol=pickle.HIGHEST_PROTOCOL)
+        entries = list(files.items())
+        for start in range(0, len(entries), CHUNK):
+            pickle.dump(dict(entries[start:start + CHUNK]), file,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+        length = file.tell()
+    os.replace(temporary, path)
+    return token, length, length
 
 
 CHUNK = 5_000  # entries per pickle of a state's large containers (see _dump)
@@ -312,7 +380,7 @@ CHUNK = 5_000  # entries per pickle of a state's large containers (see _dump)
 
 def _containers(state: State) -> list[Any]:
     """The large containers of a state, in the order they are written."""
-    found: list[Any] = [state.files, state.outputs, state.site_files]
+    found: list[Any] = [state.outputs, state.site_files]  # files: in their own file
     if state.search is not None:
         found += [state.search.sources, state.search.postings, state.search.chunks]
     return found
@@ -368,13 +436,16 @@ def load_state(config: Config) -> State | None:
     return state
 
 
-def save_state(config: Config, state: State) -> None:
-    """Write both files atomically; a failure only costs the next build its head start."""
+def save_state(config: Config, state: State, loaded: State | None = None) -> None:
+    """Write the state and its stamp atomically (its records first, see save_records;
+    `loaded`: the state the build started from); a failure only costs the next build
+    its head start."""
     paths = state_paths(config)
     if paths is None:
         return
     try:
         paths[0].parent.mkdir(parents=True, exist_ok=True)
+        state.records_at = save_records(paths[1].with_name(RECORDS), state.files, loaded)
         # The full state first: a stamp never describes a state that is not on disk.
         for path, value in ((paths[1], state), (paths[0], state.stamp)):
             temporary = path.with_name(f".{path.name}.{os.getpid()}")

@@ -12,6 +12,7 @@ import random
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -344,6 +345,35 @@ def test_a_corrupt_or_foreign_state_is_ignored_with_a_note(example_site: Path,
     result = site.build(example_site / "site")
     assert any("ignored the build state" in note for note in result.notes), result.notes
     assert len(result.rendered) == sum(result.pages.values()), "a clean build"
+    site.build(tmp_path / "clean", cache_dir="")
+    assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
+
+
+def test_an_edit_appends_its_record_instead_of_writing_them_all(example_site: Path,
+                                                                 tmp_path: Path) -> None:
+    """The parsed files are kept in a records file that an edit appends to; a tail left
+    by a build stopped before saving its state is not read; past a quarter of growth the
+    file is written afresh. Every build still equals a clean one."""
+    site = Site(example_site, random.Random(0))
+    site.build(example_site / "site")
+    records = next((example_site / ".digest-cache/build").iterdir()) / "records"
+    base = records.stat()
+    sizes = [base.st_size]
+    for number in range(12):
+        edit_body(site)
+        if number == 3:  # as if a build had appended and then been stopped
+            with records.open("ab") as file:
+                file.write(b"\x80\x05 a tail no state refers to")
+        result = site.build(example_site / "site")
+        assert not result.notes, result.notes
+        assert len(result.rendered) < sum(result.pages.values()) / 2, "incremental"
+        sizes.append(records.stat().st_size)
+    appended = [after - before for before, after in pairwise(sizes)
+                if after > before]
+    assert appended and max(appended) < base.st_size / 8, (base.st_size, sizes)
+    assert min(sizes) < max(sizes) <= base.st_size * 1.25 + max(appended), sizes
+    assert any(after < before for before, after in pairwise(sizes)), \
+        "written afresh once it grew by a quarter"
     site.build(tmp_path / "clean", cache_dir="")
     assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
 
