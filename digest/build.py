@@ -211,7 +211,8 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         memo = state.related if state is not None and state.related else RelatedMemo()
         content, records = load_content(config, diagnostics, store,
                                         state.files if state else None,
-                                        state.stamp.scanned_ns - RACY_NS if state else 0)
+                                        state.stamp.scanned_ns - RACY_NS if state else 0,
+                                        inputs)
         edited = kept_site(kept, state, records, config, settings, selection)
         site = kept.site if edited is not None and kept is not None else None
         if site is None:

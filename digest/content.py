@@ -250,11 +250,15 @@ def file_sha(data: bytes) -> str:
 
 def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache,
                  previous: Mapping[str, FileRecord] | None = None,
-                 trusted_before_ns: int = 0) -> tuple[Content, dict[str, FileRecord]]:
+                 trusted_before_ns: int = 0,
+                 scanned: Mapping[str, tuple[int, int]] | None = None
+                 ) -> tuple[Content, dict[str, FileRecord]]:
     """Every entry of content/, and the file records to reuse next time. A file whose
     size and mtime match its previous record (and whose mtime is older than
     `trusted_before_ns`, see state.Stamp.trusts), or else whose bytes do, is not parsed
-    again."""
+    again. `scanned`: (mtime_ns, size) of files stat'ed just before (state.scan_inputs,
+    keyed "content:<path in content/>"), spared a second stat."""
+    scanned = scanned or {}
     previous = previous or {}
     content_root = config.content_path
     if not content_root.is_dir():
@@ -275,16 +279,19 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
                             "or not a regular file",
                             "copy the file into the project instead of linking to it")
     records: dict[str, FileRecord] = {}
-    to_parse: list[tuple[str, Path, str, os.stat_result, bytes | None]] = []
+    to_parse: list[tuple[str, Path, str, Stat, bytes | None]] = []
     for kind, path, shown in files:
-        try:
-            stat = path.stat()
-        except OSError as error:
-            diagnostics.error(shown, 0, 0, f"cannot read file: {error.strerror}")
-            continue
+        stat = scanned.get("content:" + shown[len(prefix):], (-1, -1))
+        if stat[0] < 0:  # not scanned, or not a regular file then
+            try:
+                result = path.stat()
+            except OSError as error:
+                diagnostics.error(shown, 0, 0, f"cannot read file: {error.strerror}")
+                continue
+            stat = (result.st_mtime_ns, result.st_size)
         record = previous.get(shown)
         if record is not None and record.mtime_ns < trusted_before_ns \
-                and (record.mtime_ns, record.size) == (stat.st_mtime_ns, stat.st_size):
+                and (record.mtime_ns, record.size) == stat:
             records[shown] = record
             continue
         data = None
@@ -293,7 +300,7 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
             if data is None:
                 continue
             if record.sha == file_sha(data):
-                records[shown] = replace(record, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
+                records[shown] = replace(record, mtime_ns=stat[0], size=stat[1])
                 continue
         # New files are read with their batch: a cold build never holds all their bytes.
         to_parse.append((kind, path, shown, stat, data))
@@ -353,12 +360,15 @@ def read_bytes(path: Path, shown: str, diagnostics: Diagnostics) -> bytes | None
 Entry = Article | CompanyEntry | TopicEntry
 
 
-def read_batch(files: list[tuple[str, Path, str, os.stat_result, bytes | None]],
+Stat = tuple[int, int]  # a file's mtime_ns and size
+
+
+def read_batch(files: list[tuple[str, Path, str, Stat, bytes | None]],
                config: Config, bodies: MarkdownCache, renderer: BodyRenderer
                ) -> Callable[[], list[tuple[str, FileRecord]]]:
     """Parse and validate a batch of files and start rendering their bodies; returns
     what waits for the bodies and makes the files' records."""
-    parsed: list[tuple[str, os.stat_result, str, Entry | None, Diagnostics, str]] = []
+    parsed: list[tuple[str, Stat, str, Entry | None, Diagnostics, str]] = []
     for kind, path, shown, stat, data in files:
         found = Diagnostics()
         entry: Entry | None = None
@@ -384,8 +394,7 @@ def read_batch(files: list[tuple[str, Path, str, os.stat_result, bytes | None]],
                                                                      strict=True):
             if entry is not None:
                 entry = with_body(entry, key, body, config, sha)
-            made.append((shown, FileRecord(stat.st_mtime_ns, stat.st_size, sha, entry,
-                                           tuple(found))))
+            made.append((shown, FileRecord(*stat, sha, entry, tuple(found))))
         return made
     return records
 
