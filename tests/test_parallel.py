@@ -36,3 +36,21 @@ def test_worker_processes_produce_identical_output(tmp_path: Path, example_site:
     parallel = build_to(example_site, tmp_path / "parallel")
     assert calls, "the parallel Markdown path must have run"
     assert parallel == serial
+
+
+def test_a_template_error_in_the_workers_fails_the_build_and_keeps_the_site(
+        tmp_path: Path, example_site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages render in workers that write them; a template that fails there is still a
+    diagnostic, after which nothing of the half-made site is used."""
+    from digest.errors import BuildError
+
+    output = tmp_path / "site"
+    before = build_to(example_site, output)
+    monkeypatch.setattr(digest.render, "PARALLEL_THRESHOLD", 2)
+    (example_site / "templates").mkdir(exist_ok=True)
+    (example_site / "templates/article.html").write_text("{{ page.missing.deeper }}\n")
+    with pytest.raises(BuildError) as raised:
+        build(load_config(example_site, {"output_dir": str(output), "cache_dir": ""}))
+    assert [d.path for d in raised.value.diagnostics] == ["templates/article.html"]
+    assert snapshot(output) == before
+    assert not list(tmp_path.glob(".site.tmp-*")), "the staging folder is gone"
