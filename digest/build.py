@@ -45,12 +45,16 @@ from digest.render import (
     render_outputs,
 )
 from digest.search.indexer import (
+    Document,
     Documents,
     IndexLimitError,
     IndexState,
     index_documents,
     write_index,
 )
+from digest.snapshot import freeze, thaw
+from digest.snapshot import load as load_snapshot
+from digest.snapshot import save as store_snapshot
 from digest.state import (
     RACY_NS,
     VERSION,
@@ -213,29 +217,31 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
                                         state.files if state else None,
                                         state.stamp.scanned_ns - RACY_NS if state else 0,
                                         inputs)
-        edited = kept_site(kept, state, records, config, settings, selection)
-        site = kept.site if edited is not None and kept is not None else None
-        if site is None:
+        salt = output_salt(config, settings, theme)
+        urls = Urls(config.base_url)
+        changed = changed_articles(state, records, settings, selection)
+        resumed = (kept_site(kept, state, changed, config) if kept is not None
+                   else restore(state, changed, config, settings, salt, urls)
+                   if output is not None else None)
+        if resumed is None:
             found = Diagnostics()
             site = build_site(content, config, found, selection, memo)
-            model_notes = found.items
+            model_notes, edited, retitled = found.items, None, True
         else:
-            model_notes = kept.model_notes if kept is not None else []
+            site, model_notes = resumed.site, resumed.notes
+            edited, retitled = resumed.edited, resumed.retitled
         diagnostics.extend(model_notes)
         if diagnostics.errors:
             raise BuildError(diagnostics)
         lap("read content, site model")
-        urls = Urls(config.base_url)
-        salt = output_salt(config, settings, theme)
-        plan, fingerprints = output_plan(site, urls, salt, kept, edited)
-        outputs = plan.outputs
+        plan, fingerprints = output_plan(site, urls, salt, kept, resumed, state)
+        listed = plan.files()
         statics = static_files(config, diagnostics)
-        check_clashes(outputs, statics, config, diagnostics)
+        check_clashes(plan, listed, statics, config, diagnostics)
         if diagnostics.errors:
             raise BuildError(diagnostics)
         previous = existing_outputs(state, output)
-        stale = [o for o in outputs if previous.get(output_file(o.site_path))
-                 != fingerprints[output_file(o.site_path)]]
+        stale = stale_outputs(plan, listed, previous, fingerprints, salt)
         lap("list outputs")
         bodies = BodyResolver(site, store, urls)
         # a state kept in memory keeps its twin beside the output (serve's scratch folder)
@@ -256,19 +262,20 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
                 # The index is updated in place only over the site it was made for.
                 index_state, indexed = write_search_index(
                     site, store, staging, state.search if state and previous else None,
-                    previous, fingerprints, kept.indexed if kept else None, edited)
+                    previous, fingerprints, kept.indexed if kept else
+                    saved_documents(site, state, resumed), edited)
                 if kept is not None:
                     kept.indexed = indexed
             lap("search index")
-            marker = site_marker({output_file(o.site_path): fingerprints[output_file(o.site_path)]
-                                  for o in outputs}, staging.paths)
+            marker = site_marker({relative: fingerprints[relative] for relative, _, _ in listed},
+                                 staging.paths)
             staging.write(MARKER, marker.encode() + b"\n")
             if output is not None and kept is None:
                 forget_state(config)
             twin_differs = staging.commit()
             lap("swap")
     warnings = sorted(diagnostics.warnings, key=Diagnostic.sort_key)
-    pages = Counter(o.kind for o in outputs)
+    pages = Counter(kind for _, kind, _ in listed)
     held = held_back_summary(site)
     if output is not None:
         all_articles = [p.article for p in site.articles] + [h.article for h in site.held_back]
@@ -277,10 +284,15 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
                       selection.include_future, marker, warnings,
                       scanned_ns, racy, dict(pages), staging.files, held)
         new = State(stamp, records, fingerprints, index_state, staging.paths, twin_differs,
-                    folder_identity(twin or output), memo)
+                    folder_identity(twin or output), memo,
+                    snapshot_at=state.snapshot_at if state and not retitled else "")
         if kept is not None:
             kept.state, kept.site, kept.model_notes, kept.plan = new, site, model_notes, plan
         else:
+            folder = state_folder(config)
+            if retitled and folder is not None:
+                new.snapshot_at = save_snapshot(folder, site, plan, model_notes, indexed
+                                                if config.search else None, settings, salt)
             save_state(config, new, state)
         lap("save state")
     return BuildResult(site, pages, staging.files, time.perf_counter() - started, warnings,
@@ -288,14 +300,25 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
                        held_back=held, notes=notes, timings=lap.laps)
 
 
-def kept_site(kept: KeptState | None, state: State | None, records: Mapping[str, FileRecord],
-              config: Config, settings: str, selection: Selection) -> list[ArticlePage] | None:
-    """Put the edited articles into the model serve kept from its last build (in
-    place), when only articles changed, each keeping its shape (model.shape), under the
-    same settings and with the same articles due; their pages. None: build the model
-    afresh."""
-    if kept is None or kept.site is None or state is None \
-            or state.stamp.settings != settings or not state.stamp.publishes_same(selection.now) \
+@dataclass
+class Resumed:
+    """A model taken up from the last build, with the edited articles put in."""
+
+    site: Site
+    notes: list[Diagnostic]  # what making it reported
+    edited: list[ArticlePage]
+    retitled: bool  # a timeline was made again: a saved snapshot is out of date
+    plan: OutputPlan | None = None  # the output plan restored with it (snapshot)
+    ids: list[int] = field(default_factory=list)  # search ids by page (snapshot)
+
+
+def changed_articles(state: State | None, records: Mapping[str, FileRecord], settings: str,
+                     selection: Selection) -> list[Article] | None:
+    """The articles that changed since `state`, when nothing else did (no other file,
+    no setting, no article coming due): the edits a kept or saved model may take in.
+    None otherwise."""
+    if state is None or state.stamp.settings != settings \
+            or not state.stamp.publishes_same(selection.now) \
             or records.keys() != state.files.keys():
         return None
     changed = []
@@ -306,33 +329,133 @@ def kept_site(kept: KeptState | None, state: State | None, records: Mapping[str,
         if not isinstance(record.entry, Article) or not isinstance(before.entry, Article):
             return None
         changed.append(record.entry)
+    return changed
+
+
+def kept_site(kept: KeptState, state: State | None, changed: list[Article] | None,
+              config: Config) -> Resumed | None:
+    """The model serve kept from its last build, with `changed` put in (in place) when
+    each keeps its shape (model.shape); with what making it reported, the edited pages
+    and whether a timeline was made again. None: build the model afresh."""
     site = kept.site
-    if not patch_site(site, changed):
+    if site is None or changed is None or state is None or kept.state is not state:
+        return None
+    retitled = patch_site(site, changed)
+    if retitled is None:
         return None
     site.config = config  # equal settings; a new object for each build
+    return Resumed(site, kept.model_notes, edited_pages(site, changed), bool(retitled))
+
+
+def restore(state: State | None, changed: list[Article] | None, config: Config,
+            settings: str, salt: bytes, urls: Urls) -> Resumed | None:
+    """The model the last CLI build saved (snapshot.py), with `changed` put in: as
+    `kept_site` does for serve."""
+    folder = state_folder(config)
+    if state is None or changed is None or not state.snapshot_at or folder is None:
+        return None
+    saved = load_snapshot(folder, state.snapshot_at)
+    if saved is None or saved.settings != settings or saved.salt != salt:
+        return None
+    try:
+        site = thaw(saved, config, {path: record.entry for path, record in state.files.items()
+                                    if isinstance(record.entry, Article)})
+    except KeyError:
+        return None
+    retitled = patch_site(site, changed)
+    if retitled is None:
+        return None
+    try:
+        plan = OutputPlan(site, urls, None, saved.plan)
+    except ValueError:
+        return None
+    return Resumed(site, saved.notes, edited_pages(site, changed), bool(retitled), plan,
+                   saved.ids)
+
+
+def edited_pages(site: Site, changed: list[Article]) -> list[ArticlePage]:
     paths = {article.path for article in changed}
     return [page for page in site.articles if page.article.path in paths]
 
 
 def output_plan(site: Site, urls: Urls, salt: bytes, kept: KeptState | None,
-                edited: list[ArticlePage] | None) -> tuple[OutputPlan, dict[str, bytes]]:
-    """Every output and its fingerprint: serve's kept plan with the units that show
-    `edited` articles made again, or a new plan."""
-    plan = kept.plan if kept is not None else None
-    if plan is not None and edited is not None and plan.site is site and plan.salt == salt:
-        fingerprints = dict(plan.fingerprints)
-        for output in plan.refresh(edited):
-            fingerprints[output_file(output.site_path)] = fingerprint(salt, output)
-    else:
-        hashes = None
-        if kept is not None:
-            hashes = kept.hashes = kept.hashes or HashMemo()
-            hashes.start()
-        plan = OutputPlan(site, urls, hashes)
-        fingerprints = {output_file(o.site_path): fingerprint(salt, o, hashes)
-                        for o in plan.outputs}
+                resumed: Resumed | None, state: State | None
+                ) -> tuple[OutputPlan, dict[str, bytes]]:
+    """Every output's plan and fingerprint: a kept (serve) or restored (snapshot) plan
+    with the units that show the edited articles made again, or a new plan."""
+    restored = resumed.plan if resumed is not None else None
+    edited = resumed.edited if resumed is not None else None
+    plan = kept.plan if kept is not None else restored
+    if plan is not None and edited is not None and plan.site is site \
+            and (plan.salt == salt or restored is not None):
+        if restored is not None:
+            assert state is not None
+            try:
+                plan.fingerprints = {relative: state.outputs[relative]
+                                     for relative, _, _ in plan.files()}
+            except KeyError:  # an output the last build did not make: make them all
+                plan = None
+        if plan is not None:
+            fingerprints = dict(plan.fingerprints)
+            for output in plan.refresh(edited):
+                fingerprints[output_file(output.site_path)] = fingerprint(salt, output)
+            plan.salt, plan.fingerprints = salt, dict(fingerprints)
+            return plan, fingerprints
+    hashes = None
+    if kept is not None:
+        hashes = kept.hashes = kept.hashes or HashMemo()
+        hashes.start()
+    plan = OutputPlan(site, urls, hashes)
+    fingerprints = {output_file(o.site_path): fingerprint(salt, o, hashes)
+                    for o in plan.outputs}
     plan.salt, plan.fingerprints = salt, dict(fingerprints)
     return plan, fingerprints
+
+
+def stale_outputs(plan: OutputPlan, listed: list[tuple[str, str, str]],
+                  previous: Mapping[str, bytes], fingerprints: dict[str, bytes],
+                  salt: bytes) -> list[Output]:
+    """The outputs to render: those whose fingerprint is not the one of the file in
+    the output folder (changed, new, or deleted by hand), made if the plan had not."""
+    due = {relative for relative, _, _ in listed
+           if previous.get(relative) != fingerprints[relative]}
+    made = {output_file(o.site_path): o for o in plan.made()}
+    if not due <= made.keys():
+        for output in plan.make_files(due - made.keys()):
+            made[output_file(output.site_path)] = output
+            fingerprints[output_file(output.site_path)] = fingerprint(salt, output)
+    return [made[relative] for relative, _, _ in listed if relative in due]
+
+
+def saved_documents(site: Site, state: State | None, resumed: Resumed | None
+                    ) -> Documents | None:
+    """The search documents of a model restored from a snapshot: ids from it, sources
+    and metadata from the last index (indexer.index_documents makes the edited ones)."""
+    if resumed is None or state is None or state.search is None:
+        return None
+    ids = resumed.ids
+    if not ids or len(ids) != len(site.articles):
+        return None
+    metadata = {int(key): value for members, _ in state.search.chunks.values()
+                for key, value in members.items()}
+    documents = sorted((Document(number, page) for number, page in zip(ids, site.articles,
+                                                                        strict=True)),
+                       key=lambda document: document.id)
+    if not all(document.id in metadata and document.id in state.search.sources
+               for document in documents):
+        return None
+    return Documents(site, documents, state.search.sources, metadata)
+
+
+def save_snapshot(folder: Path, site: Site, plan: OutputPlan, notes: list[Diagnostic],
+                  indexed: Documents | None, settings: str, salt: bytes) -> str:
+    ids = {id(document.page): document.id for document in indexed.documents} \
+        if indexed is not None else {}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return store_snapshot(folder, freeze(site, plan, notes, ids, settings, salt))
+    except OSError:  # the next edit makes the model afresh
+        return ""
 
 
 CHEAP_TWIN = 256  # files to bring up to date before a twin is worth making afresh
@@ -356,12 +479,14 @@ def prepare_twin(output: Path, kept: KeptState) -> bool:
     return True
 
 
-def check_clashes(outputs: list[Output], statics: Mapping[str, Path], config: Config,
+def check_clashes(plan: OutputPlan, listed: list[tuple[str, str, str]],
+                  statics: Mapping[str, Path], config: Config,
                   diagnostics: Diagnostics) -> None:
     """An alias or a static file must not take the place of a page digest makes (the
-    home page, a feed, /topics/): that would silently replace it."""
+    home page, a feed, /topics/): that would silently replace it. (A plan restored
+    from a snapshot has the files of the last build, which had no clash.)"""
     made: dict[str, Output] = {}
-    for output in outputs:
+    for output in plan.made():
         relative = output_file(output.site_path)
         first = made.setdefault(relative, output)
         if first is output:
@@ -375,12 +500,13 @@ def check_clashes(outputs: list[Output], statics: Mapping[str, Path], config: Co
         diagnostics.error(page.article.path, line, column,
                           f"alias '/{alias.site_path}' would replace {what}",
                           "remove the alias or change it to an address of its own")
+    templates = {relative: template for relative, _, template in listed}
     for relative, path in statics.items():
-        if relative in made:
+        if relative in templates:
             diagnostics.error(display_path(path, config.root), 0, 0,
                               f"'{relative}' would replace a page digest makes",
                               "rename the file; to change that page, override its template "
-                              f"in templates/ ({made[relative].template})")
+                              f"in templates/ ({templates[relative]})")
 
 
 def write_static_files(config: Config, statics: Mapping[str, Path],

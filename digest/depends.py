@@ -92,10 +92,14 @@ class HashMemo:
 class Depends:
     """The values each output of one site shows; each article's card is made once."""
 
-    def __init__(self, site: Site, memo: HashMemo | None = None) -> None:
+    def __init__(self, site: Site, memo: HashMemo | None = None,
+                 every_card: bool = True) -> None:
         self.by_source = site.by_source
         # Each card is hashed once here; the pages that list it carry only the hash.
-        self.cards = {id(page): self.card_hash(card(page), memo) for page in site.articles}
+        # (`every_card` False: each when first asked for, for a plan made in part.)
+        self.cards: dict[int, bytes] = \
+            {id(page): self.card_hash(card(page), memo) for page in site.articles} \
+            if every_card else Cards({id(page): page for page in site.articles})
         self.seen: set[int] = set()  # ids of the article pages shown since it was emptied
 
     @staticmethod
@@ -155,6 +159,18 @@ class Depends:
                          e.categories, self.body(e.content) if e.content else None)
                         for e in value.entries)
         return (value.title, value.description, value.home_url, value.folder, entries)
+
+
+class Cards(dict[int, bytes]):
+    """Card hashes by page id, each made when first looked up."""
+
+    def __init__(self, pages: dict[int, ArticlePage]) -> None:
+        super().__init__()
+        self.pages = pages
+
+    def __missing__(self, key: int) -> bytes:
+        self[key] = value = hashed(card(self.pages[key]))
+        return value
 
 
 def topic(page: TopicPage) -> Value:

@@ -314,17 +314,19 @@ def shape(article: Article) -> tuple[object, ...]:
             article.draft, article.tags, article.companies, article.events, article.aliases)
 
 
-def patch_site(site: Site, changed: list[Article]) -> bool:
-    """Put edited articles into a model kept from the last build (`digest serve`), in
-    place of a new model, when each keeps its shape: an edited sentence, headline,
-    summary or source. False (and the model untouched) when one does not."""
+def patch_site(site: Site, changed: list[Article]) -> list[CompanyPage] | None:
+    """Put edited articles into a model kept from the last build (`digest serve`, or
+    snapshot.py), in place of a new model, when each keeps its shape: an edited
+    sentence, headline, summary or source. Returns the companies whose timelines were
+    made again (they hold headlines); None (and the model untouched) when an article
+    changed shape."""
     pages = {page.article.path: page for page in site.articles}
     held = {h.article.path: index for index, h in enumerate(site.held_back)}
     for article in changed:
         old = pages[article.path].article if article.path in pages else \
             site.held_back[held[article.path]].article if article.path in held else None
         if old is None or shape(old) != shape(article):
-            return False
+            return None
     retitled: dict[int, CompanyPage] = {}
     for article in changed:
         page = pages.get(article.path)
@@ -338,7 +340,7 @@ def patch_site(site: Site, changed: list[Article]) -> bool:
         page.reading_minutes = reading_minutes(article, site.config)
     for company in retitled.values():
         company.timeline = build_timeline(company)
-    return True
+    return list(retitled.values())
 
 
 def link_parents(companies: list[CompanyPage], resolver: Resolver,

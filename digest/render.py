@@ -10,7 +10,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -212,36 +212,113 @@ def newest(pages: Sequence[ArticlePage]) -> datetime | None:
 Recipe = Callable[[], list[Output]]
 
 
+@dataclass(frozen=True)
+class UnitIndex:
+    """What a unit of outputs was, without its outputs: their files, kinds, templates
+    and lastmods (timestamps), and the positions of the articles it shows."""
+
+    files: tuple[str, ...]
+    kinds: tuple[str, ...]
+    templates: tuple[str, ...]
+    lastmods: tuple[float | None, ...]
+    shows: tuple[int, ...]
+
+
+def unit_index(outputs: Sequence[Output], shows: Sequence[int] = ()) -> UnitIndex:
+    return UnitIndex(tuple(output_file(o.site_path) for o in outputs),
+                     tuple(o.kind for o in outputs), tuple(o.template for o in outputs),
+                     tuple(o.lastmod.timestamp() if o.lastmod else None for o in outputs),
+                     tuple(shows))
+
+
 class OutputPlan:
     """Every page, feed and machine-readable file of the site, in a stable order, each
     with what it shows (`depends`) for incremental builds. Made in units (an article's
     page, a topic's pages, a feed's three files…), each remembering which articles it
-    shows, so that serve, having put edited articles into its kept model
-    (model.patch_site), makes again only the units that show one of them."""
+    shows, so that after edited articles were put into the model in place
+    (model.patch_site) only the units that show one of them are made again: in serve's
+    kept plan, or in one `saved` by the last CLI build (snapshot.py), whose units stay
+    unmade until they are needed."""
 
-    def __init__(self, site: Site, urls: Urls, memo: depends.HashMemo | None = None) -> None:
+    def __init__(self, site: Site, urls: Urls, memo: depends.HashMemo | None = None,
+                 saved: list[UnitIndex] | None = None) -> None:
         self.site = site
         self.urls = urls
-        self.shows = depends.Depends(site, memo)
+        self.shows = depends.Depends(site, memo, every_card=saved is None)
         self.recipes = self.list_recipes()
-        self.units: list[list[Output]] = []
+        self.units: list[list[Output] | None] = []
         self.shown: list[set[int]] = []  # per unit: ids of the article pages it shows
-        for recipe in self.recipes:
-            self.shows.seen = set()
-            self.units.append(recipe())
-            self.shown.append(self.shows.seen)
-        self.tail = self.make_tail()
+        self.saved: list[UnitIndex] = []  # per unit, while it is unmade
+        self.tail: list[Output] | None = None
         self.salt = b""  # of the fingerprints below (build.py)
         self.fingerprints: dict[str, bytes] = {}
+        if saved is None:
+            for recipe in self.recipes:
+                self.shows.seen = set()
+                self.units.append(recipe())
+                self.shown.append(self.shows.seen)
+            self.tail = self.make_tail()
+            return
+        if len(saved) != len(self.recipes) + 1:
+            raise ValueError("the saved plan is not this model's")
+        pages = site.articles
+        self.saved = saved
+        self.units = [None] * len(self.recipes)
+        self.shown = [{id(pages[position]) for position in unit.shows} for unit in saved[:-1]]
+
+    @property
+    def complete(self) -> bool:
+        return self.tail is not None and all(unit is not None for unit in self.units)
 
     @property
     def outputs(self) -> list[Output]:
-        return [output for unit in self.units for output in unit] + self.tail
+        """Every output; only for a plan whose units are all made."""
+        assert self.complete and self.tail is not None
+        return [output for unit in self.units if unit for output in unit] + self.tail
+
+    def made(self) -> list[Output]:
+        return [output for unit in self.units if unit for output in unit] + (self.tail or [])
+
+    def index(self) -> list[UnitIndex]:
+        """Every unit as a UnitIndex, the tail last (what snapshot.py saves)."""
+        position = {id(page): number for number, page in enumerate(self.site.articles)}
+        found = [unit_index(unit, sorted(position[key] for key in shown)) if unit is not None
+                 else self.saved[number] for number, (unit, shown)
+                 in enumerate(zip(self.units, self.shown, strict=True))]
+        return [*found, unit_index(self.tail) if self.tail is not None else self.saved[-1]]
+
+    def files(self) -> list[tuple[str, str, str]]:
+        """(file, kind, template) of every output, made or not."""
+        return [entry for unit in self.index()
+                for entry in zip(unit.files, unit.kinds, unit.templates, strict=True)]
 
     def make_tail(self) -> list[Output]:
         """The sitemap lists every page with a lastmod; robots.txt comes last."""
-        dated = [output for unit in self.units for output in unit if output.lastmod is not None]
+        self.make([number for number, unit in enumerate(self.units) if unit is None])
+        dated = [output for unit in self.units if unit for output in unit
+                 if output.lastmod is not None]
         return [*sitemap_outputs(dated, self.urls), Output(ROBOTS, "other", "robots.txt", {})]
+
+    def make(self, numbers: Iterable[int]) -> list[Output]:
+        """Make the units `numbers` (again); their outputs."""
+        made: list[Output] = []
+        for number in numbers:
+            self.shows.seen = set()
+            self.units[number] = unit = self.recipes[number]()
+            self.shown[number] = self.shows.seen
+            made += unit
+        return made
+
+    def make_files(self, files: set[str]) -> list[Output]:
+        """Make the unmade units holding any of `files` (deleted from the site by hand,
+        say); their outputs."""
+        numbers = [number for number, unit in enumerate(self.units)
+                   if unit is None and not files.isdisjoint(self.saved[number].files)]
+        made = self.make(numbers)
+        if self.tail is None and not files.isdisjoint(self.saved[-1].files):
+            self.tail = self.make_tail()
+            made += self.tail
+        return made
 
     def refresh(self, edited: Sequence[ArticlePage]) -> list[Output]:
         """Make again the units that show an edited article (patched in place, same
@@ -249,18 +326,12 @@ class OutputPlan:
         ids = {id(page) for page in edited}
         for page in edited:
             self.shows.refresh(page)
-        remade: list[Output] = []
-        lastmods_moved = False
-        for number, shown in enumerate(self.shown):
-            if shown.isdisjoint(ids):
-                continue
-            self.shows.seen = set()
-            before = [output.lastmod for output in self.units[number]]
-            self.units[number] = self.recipes[number]()
-            self.shown[number] = self.shows.seen
-            remade += self.units[number]
-            lastmods_moved |= before != [output.lastmod for output in self.units[number]]
-        if lastmods_moved:  # not with an unchanged shape, but the sitemap must never lag
+        numbers = [number for number, shown in enumerate(self.shown) if not shown.isdisjoint(ids)]
+        before = [unit_index(unit).lastmods if unit is not None else self.saved[number].lastmods
+                  for number, unit in ((n, self.units[n]) for n in numbers)]
+        remade = self.make(numbers)
+        after = [unit_index(unit).lastmods for unit in (self.units[n] for n in numbers) if unit]
+        if before != after:  # not with an unchanged shape, but the sitemap must never lag
             self.tail = self.make_tail()
             remade += self.tail
         return remade

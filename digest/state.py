@@ -224,6 +224,7 @@ class State:
     # where `files` is on disk: the records file's token, the length of its base and
     # its whole length when this state was saved (see save_records)
     records_at: tuple[str, int, int] = ("", 0, 0)
+    snapshot_at: str = ""  # the token of the model snapshot it goes with (snapshot.py)
 
 
 class KeptState:

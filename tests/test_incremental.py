@@ -349,6 +349,63 @@ def test_a_corrupt_or_foreign_state_is_ignored_with_a_note(example_site: Path,
     assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
 
 
+def test_a_cli_edit_that_keeps_the_shape_restores_the_saved_model(
+        example_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLI build saves its model (snapshot.py); the next one, for edits that keep
+    every article's shape, restores and patches it instead of making the model again,
+    and after a headline that reorders a timeline saves it anew. A lost or damaged
+    snapshot only means making the model afresh."""
+    import digest.build
+    from digest.model import build_site as real
+
+    made: list[int] = []
+
+    def counting(*args: object, **kwargs: object) -> object:
+        made.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(digest.build, "build_site", counting)
+    site = Site(example_site, random.Random(0))
+    folder = example_site / "content/articles/2023"
+    for name, title in (("first-of-the-day.md", "Alibaba news M"),
+                        ("second-of-the-day.md", "Alibaba news N")):
+        site.write(folder / name, {"title": title, "slug": name[:-3], "date": "2023-06-02",
+                                   "companies": ["Alibaba"], "tags": ["cloud"]},
+                   "A sentence.\n")
+    site.build(example_site / "site")
+    assert made == [1]
+    snapshot_file = next((example_site / ".digest-cache/build").iterdir()) / "snapshot"
+
+    def same_as_clean(name: str) -> None:
+        site.build(tmp_path / name, cache_dir="")
+        made.pop()  # the clean build's model
+        assert snapshot(example_site / "site") == snapshot(tmp_path / name)
+
+    # (files the helper wrote: editing them keeps every key where it was)
+    site.edit(lambda m, b: (m, b + "\nAnother paragraph.\n"), folder / "first-of-the-day.md")
+    body = site.build(example_site / "site")
+    assert made == [1] and 0 < len(body.rendered) < 12, body.rendered
+    same_as_clean("clean-body")
+    saved = snapshot_file.stat().st_mtime_ns
+    site.edit(lambda m, b: ({**m, "title": "Alibaba news Z"}, b), folder / "first-of-the-day.md")
+    site.build(example_site / "site")
+    assert made == [1] and snapshot_file.stat().st_mtime_ns != saved, "saved anew"
+    same_as_clean("clean-title")
+    site.edit(lambda m, b: (m, b + "More.\n"), folder / "second-of-the-day.md")
+    site.build(example_site / "site")
+    assert made == [1]
+    same_as_clean("clean-after-title")
+    snapshot_file.write_bytes(b"damaged")
+    site.edit(lambda m, b: (m, b + "Again.\n"), folder / "first-of-the-day.md")
+    site.build(example_site / "site")
+    assert made == [1, 1], "made afresh"
+    same_as_clean("clean-damaged")
+    site.edit(lambda m, b: ({**m, "tags": ["IPO"]}, b), folder / "second-of-the-day.md")
+    site.build(example_site / "site")
+    assert made == [1, 1, 1], "a new shape: made afresh"
+    same_as_clean("clean-tags")
+
+
 def test_an_edit_appends_its_record_instead_of_writing_them_all(example_site: Path,
                                                                  tmp_path: Path) -> None:
     """The parsed files are kept in a records file that an edit appends to; a tail left
