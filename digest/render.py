@@ -27,7 +27,7 @@ from digest.content import display_path
 from digest.errors import Diagnostic, Diagnostics
 from digest.feeds import FEED_FILES, Feed, FeedEntry, company_feed, site_feed, topic_feed
 from digest.links import resolve_body
-from digest.model import ArchiveYear, ArticlePage, CompanyPage, Site, TopicPage
+from digest.model import ArchiveYear, ArticlePage, CompanyPage, Site
 from digest.urls import (
     ARCHIVE,
     COMPANIES,
@@ -347,9 +347,13 @@ class OutputPlan:
             return Output(path, kind, template, {**context, "pagination": p},
                           newest(p.items), shown)
 
-        def home() -> list[Output]:
-            return [listing(path, "list", "index.html", p, {})
-                    for path, p in paginate(HOME, site.articles, per_page)]
+        # A list's pages are a unit each: an edited article remakes the one it is on.
+        def pages(first: str, items: Sequence[ArticlePage], per: int, kind: str,
+                  template: str, context: dict[str, Any], subject: object = ()
+                  ) -> list[Recipe]:
+            return [partial(lambda path, p: [listing(path, kind, template, p, context,
+                                                     subject)], path, p)
+                    for path, p in paginate(first, items, per)]
 
         def article(page: ArticlePage) -> Recipe:
             return lambda: [Output(page.url, "article", "article.html", {"page": page},
@@ -361,10 +365,6 @@ class OutputPlan:
             return [Output(TOPICS, "list", "topics.html", {"topics": site.topics}, latest,
                            tuple(depends.topic(t) for t in site.topics))]
 
-        def topic(page: TopicPage) -> Recipe:
-            return lambda: [listing(path, "topic", "topic.html", p, {"topic": page},
-                                    depends.topic(page))
-                            for path, p in paginate(page.url, page.articles, per_page)]
 
         def companies() -> list[Output]:
             return [Output(COMPANIES, "list", "companies.html", {"companies": site.companies},
@@ -378,21 +378,17 @@ class OutputPlan:
             return [Output(ARCHIVE, "list", "archive.html", {"years": site.years}, latest,
                            depends.archive_index(site.years))]
 
-        def year(value: ArchiveYear) -> Recipe:
-            def make() -> list[Output]:
-                outputs = [Output(value.url, "archive", "archive_year.html",
-                                  {"year": value, "headlines": YEAR_HEADLINES},
-                                  newest([p for m in value.months for p in m.articles]),
-                                  shows.archive_year(value, YEAR_HEADLINES))]
-                for month in value.months:
-                    outputs += [listing(path, "archive", "archive_month.html", p,
-                                        {"year": value, "month": month},
-                                        (value.year, value.url, month.month,
-                                         len(month.articles)))
-                                for path, p in paginate(month.url, month.articles,
-                                                        ARCHIVE_PER_PAGE)]
-                return outputs
-            return make
+        def year(value: ArchiveYear) -> list[Recipe]:
+            recipes: list[Recipe] = [lambda: [Output(
+                value.url, "archive", "archive_year.html",
+                {"year": value, "headlines": YEAR_HEADLINES},
+                newest([p for m in value.months for p in m.articles]),
+                shows.archive_year(value, YEAR_HEADLINES))]]
+            for month in value.months:
+                recipes += pages(month.url, month.articles, ARCHIVE_PER_PAGE, "archive",
+                                 "archive_month.html", {"year": value, "month": month},
+                                 (value.year, value.url, month.month, len(month.articles)))
+            return recipes
 
         def feed(make_feed: Callable[[], Feed]) -> Recipe:
             return lambda: feed_outputs(make_feed(), shows)
@@ -401,11 +397,16 @@ class OutputPlan:
             return lambda: [Output(alias, "other", "redirect.html", {"target": page}, None,
                                    shows.card(page)) for alias in page.article.aliases]
 
-        recipes: list[Recipe] = [home]
+        recipes = pages(HOME, site.articles, per_page, "list", "index.html", {})
         recipes += [article(page) for page in site.articles]
-        recipes += [topics, *(topic(page) for page in site.topics)]
+        recipes.append(topics)
+        for topic in site.topics:
+            recipes += pages(topic.url, topic.articles, per_page, "topic", "topic.html",
+                             {"topic": topic}, depends.topic(topic))
         recipes += [companies, *(company(page) for page in site.companies)]
-        recipes += [archive, *(year(value) for value in site.years)]
+        recipes.append(archive)
+        for value in site.years:
+            recipes += year(value)
         recipes.append(feed(lambda: site_feed(site, urls)))
         recipes += [feed(partial(topic_feed, page, site, urls)) for page in site.topics]
         recipes += [feed(partial(company_feed, page, site, urls, EVENT_LABELS))
