@@ -26,7 +26,15 @@ from digest.content import (
 )
 from digest.depends import HashMemo, iso, shown_bytes
 from digest.errors import BuildError, Diagnostic, Diagnostics
-from digest.model import ArticlePage, RelatedMemo, Selection, Site, build_site, patch_site
+from digest.model import (
+    ArticlePage,
+    RelatedMemo,
+    Selection,
+    Site,
+    build_site,
+    patch_site,
+    shape,
+)
 from digest.output import (
     MARKER,
     Staging,
@@ -354,6 +362,10 @@ def restore(state: State | None, changed: list[Article] | None, config: Config,
     folder = state_folder(config)
     if state is None or changed is None or not state.snapshot_at or folder is None:
         return None
+    for article in changed:  # (before reading the snapshot: a new tag needs a new model)
+        before = state.files[article.path].entry
+        if not isinstance(before, Article) or shape(before) != shape(article):
+            return None
     saved = load_snapshot(folder, state.snapshot_at)
     if saved is None or saved.settings != settings or saved.salt != salt:
         return None

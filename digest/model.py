@@ -3,6 +3,7 @@ related articles and URLs. Pure data in, data out: no file or template I/O."""
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import hashlib
 import heapq
@@ -392,21 +393,56 @@ def count_coverage(articles: list[ArticlePage]) -> list[MonthCount]:
     return series
 
 
+Filing = tuple[str, tuple[str, ...], tuple[str, ...]]  # path, company and topic slugs
+
+
 @dataclass
 class RelatedMemo:
     """The related lists of the last build, by position in the newest-first list, and
-    what they were computed from. They depend only on the order of the articles and on
-    whom each is filed under, so an edit to a body or a title reuses them (a second of
-    an incremental build at 10,000 articles)."""
+    what they were computed from: the order of the articles and whom each is filed
+    under. An edit to a body or a title reuses them all (a second of an incremental
+    build at 10,000 articles); a new tag recomputes only the articles near the edited
+    one in the groups it joined or left."""
     key: bytes = b""
     related: list[list[int]] = field(default_factory=list)
+    filings: list[Filing] = field(default_factory=list)
 
 
-def related_key(pages: list[ArticlePage], limit: int) -> bytes:
-    shape = [(page.article.path, [c.slug for c in page.companies],
-              [t.slug for t in page.topics]) for page in pages]
-    return hashlib.blake2b(repr((RELATED_WINDOW, limit, shape)).encode(),
+# Past this many refiled articles, ranking them all again is as quick as finding whom
+# they affect.
+RELATED_PATCH_LIMIT = 200
+
+
+def related_key(filings: list[Filing], limit: int) -> bytes:
+    return hashlib.blake2b(repr((RELATED_WINDOW, limit, filings)).encode(),
                            digest_size=16).digest()
+
+
+def affected_by_refiling(old: list[Filing], new: list[Filing],
+                         groups: dict[tuple[str, str], list[int]]) -> set[int] | None:
+    """Positions whose related list may differ when articles changed their companies
+    or topics (same articles, same order): the refiled ones, and those within reach
+    of one in a group it joined or left (its windows there gain or lose it, and shift
+    by one). None: too many, or other articles."""
+    if len(old) != len(new) or any(a[0] != b[0] for a, b in zip(old, new, strict=True)):
+        return None
+    refiled = [position for position, (a, b) in enumerate(zip(old, new, strict=True))
+               if a != b]
+    if len(refiled) > RELATED_PATCH_LIMIT:
+        return None
+    affected = set(refiled)
+    for position in refiled:
+        for kind, before, after in (("c", old[position][1], new[position][1]),
+                                    ("t", old[position][2], new[position][2])):
+            for slug in set(before) ^ set(after):
+                index = 1 if kind == "c" else 2
+                lists = [[number for number, filing in enumerate(old) if slug in filing[index]],
+                         groups.get((kind, slug), [])]
+                for members in lists:
+                    at = bisect.bisect_left(members, position)
+                    affected.update(members[max(0, at - RELATED_WINDOW - 1):
+                                            at + RELATED_WINDOW + 2])
+    return affected
 
 
 def assign_related(pages: list[ArticlePage], companies: list[CompanyPage],
@@ -414,8 +450,11 @@ def assign_related(pages: list[ArticlePage], companies: list[CompanyPage],
                    ) -> None:
     """Rank by shared companies (weight 2) and topics (weight 1), nearest dates first,
     then the newer one. Pages are counted by position in `pages`, in C-speed Counter
-    updates: this runs over every article on every build whose `memo` does not hold."""
-    key = related_key(pages, limit) if memo is not None else b""
+    updates: this runs over every article on every build whose `memo` does not hold
+    (or, when a few articles were refiled, over the ones near them)."""
+    filings = [(page.article.path, tuple(c.slug for c in page.companies),
+                tuple(t.slug for t in page.topics)) for page in pages]
+    key = related_key(filings, limit) if memo is not None else b""
     if memo is not None and memo.key == key:
         for page, positions in zip(pages, memo.related, strict=True):
             page.related = [pages[other] for other in positions]
@@ -423,13 +462,18 @@ def assign_related(pages: list[ArticlePage], companies: list[CompanyPage],
     position = {id(page): index for index, page in enumerate(pages)}
     count = len(pages)
     memberships: list[list[tuple[int, list[int], int]]] = [[] for _ in pages]
-    groups = [(2, c.articles) for c in companies] + [(1, t.articles) for t in topics]
-    for weight, group in groups:
-        members = [position[id(page)] for page in group]
-        for index, mine in enumerate(members):
-            memberships[mine].append((weight, members, index))
-    found: list[list[int]] = []
-    for mine, page in enumerate(pages):
+    groups: dict[tuple[str, str], list[int]] = {}
+    for kind, weight, members_of in (("c", 2, companies), ("t", 1, topics)):
+        for group in members_of:
+            members = groups[(kind, group.slug)] = [position[id(page)]
+                                                    for page in group.articles]
+            for index, mine in enumerate(members):
+                memberships[mine].append((weight, members, index))
+    affected = affected_by_refiling(memo.filings, filings, groups) \
+        if memo is not None and memo.related and memo.filings else None
+    found = list(memo.related) if memo is not None and affected is not None \
+        else [[] for _ in pages]
+    for mine in sorted(affected) if affected is not None else range(count):
         scores: Counter[int] = Counter()
         for weight, members, index in memberships[mine]:
             window = members[max(0, index - RELATED_WINDOW): index + RELATED_WINDOW + 1]
@@ -448,12 +492,11 @@ def assign_related(pages: list[ArticlePage], companies: list[CompanyPage],
         # (-score, distance, position) packed into one int, so the heap compares ints
         keys = [(-score * count + abs(other - mine)) * count + other
                 for other, score in scores.items() if score >= floor]
-        positions = [key % count for key in heapq.nsmallest(limit, keys)]
+        found[mine] = [key % count for key in heapq.nsmallest(limit, keys)]
+    for page, positions in zip(pages, found, strict=True):
         page.related = [pages[other] for other in positions]
-        if memo is not None:
-            found.append(positions)
     if memo is not None:
-        memo.key, memo.related = key, found
+        memo.key, memo.related, memo.filings = key, found, filings
 
 
 def build_archive(pages: list[ArticlePage]) -> list[ArchiveYear]:

@@ -289,8 +289,14 @@ class OutputPlan:
 
     def files(self) -> list[tuple[str, str, str]]:
         """(file, kind, template) of every output, made or not."""
-        return [entry for unit in self.index()
-                for entry in zip(unit.files, unit.kinds, unit.templates, strict=True)]
+        found: list[tuple[str, str, str]] = []
+        for number, unit in enumerate([*self.units, self.tail]):
+            if unit is not None:
+                found += [(output_file(o.site_path), o.kind, o.template) for o in unit]
+            else:
+                saved = self.saved[number]
+                found += zip(saved.files, saved.kinds, saved.templates, strict=True)
+        return found
 
     def make_tail(self) -> list[Output]:
         """The sitemap lists every page with a lastmod; robots.txt comes last."""

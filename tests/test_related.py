@@ -1,0 +1,55 @@
+"""Related articles: the ranking patched after a few articles are refiled equals the
+ranking made afresh (model.assign_related with a RelatedMemo)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+
+from digest.model import ArticlePage, CompanyPage, RelatedMemo, TopicPage, assign_related
+
+MOMENT = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def model(rng: random.Random, count: int, filed: list[tuple[set[int], set[int]]]
+          ) -> tuple[list[ArticlePage], list[CompanyPage], list[TopicPage]]:
+    """`count` articles newest first, article i under companies/topics `filed[i]`."""
+    pages = [ArticlePage(SimpleNamespace(path=f"a{number}.md"),  # type: ignore[arg-type]
+                         f"a{number}/", MOMENT, None, 1, MOMENT, 0.0)
+             for number in range(count)]
+    companies = [CompanyPage(f"c{n}", f"C{n}", None, f"companies/c{n}/") for n in range(12)]
+    topics = [TopicPage(f"t{n}", f"T{n}", None, f"topics/t{n}/") for n in range(8)]
+    for page, (on, about) in zip(pages, filed, strict=True):
+        page.companies = [companies[n] for n in sorted(on)]
+        page.topics = [topics[n] for n in sorted(about)]
+        for company in page.companies:
+            company.articles.append(page)
+        for topic in page.topics:
+            topic.articles.append(page)
+    return pages, companies, topics
+
+
+def filing(rng: random.Random) -> tuple[set[int], set[int]]:
+    return ({rng.randrange(12) for _ in range(rng.randint(0, 2))},
+            {rng.randrange(8) for _ in range(rng.randint(0, 3))})
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_refiled_articles_rank_as_a_fresh_ranking_does(seed: int) -> None:
+    rng = random.Random(seed)
+    count = 400
+    filed = [filing(rng) for _ in range(count)]
+    memo = RelatedMemo()
+    assign_related(*model(rng, count, filed), 4, memo)
+    for _ in range(8):
+        for number in rng.sample(range(count), rng.choice([1, 2, 5, 30])):
+            filed[number] = filing(rng)
+        patched = model(rng, count, filed)
+        assign_related(*patched, 4, memo)
+        fresh = model(rng, count, filed)
+        assign_related(*fresh, 4)
+        assert [[p.url for p in page.related] for page in patched[0]] == \
+            [[p.url for p in page.related] for page in fresh[0]]
