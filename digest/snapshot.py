@@ -37,7 +37,7 @@ from digest.model import (
     TopicPage,
     reading_minutes,
 )
-from digest.render import OutputPlan, UnitIndex
+from digest.render import OutputPlan, SavedPlan
 from digest.state import VERSION, code_fingerprint, no_gc_pauses
 
 FILE = "snapshot"
@@ -54,7 +54,7 @@ class Snapshot:
     held_back: list[tuple[str, str]]
     by_source: dict[str, str]
     notes: list[Diagnostic]  # what making the model reported (warnings)
-    plan: list[UnitIndex]
+    plan: SavedPlan
     ids: list[int]  # each page's search document id ([] without search)
 
 
@@ -92,7 +92,7 @@ def freeze(site: Site, plan: OutputPlan, notes: list[Diagnostic], ids: Mapping[i
              for y in site.years]
     return Snapshot(settings, salt, pages, companies, topics, years,
                     [(h.article.path, h.reason) for h in site.held_back], dict(site.by_source),
-                    list(notes), plan.index(),
+                    list(notes), plan.save(),
                     [ids[id(page)] for page in site.articles] if ids else [])
 
 
