@@ -18,13 +18,12 @@ from digest.cache import BodyLost, MarkdownCache
 from digest.config import Config, current_time, default_theme_path
 from digest.content import (
     IGNORED,
-    Article,
     FileRecord,
     display_path,
     load_content,
     walk_files,
 )
-from digest.depends import HashMemo, iso, shown_bytes
+from digest.depends import fingerprint_bytes
 from digest.errors import BuildError, Diagnostic, Diagnostics
 from digest.model import (
     ArticlePage,
@@ -32,8 +31,6 @@ from digest.model import (
     Selection,
     Site,
     build_site,
-    patch_site,
-    shape,
 )
 from digest.output import (
     MARKER,
@@ -52,17 +49,22 @@ from digest.render import (
     Progress,
     render_outputs,
 )
+from digest.resume import (
+    changed_articles,
+    kept_site,
+    output_plan,
+    restore,
+    save_snapshot,
+    saved_documents,
+    stale_outputs,
+)
 from digest.search.indexer import (
-    Document,
     Documents,
     IndexLimitError,
     IndexState,
     index_documents,
     write_index,
 )
-from digest.snapshot import freeze, thaw
-from digest.snapshot import load as load_snapshot
-from digest.snapshot import save as store_snapshot
 from digest.state import (
     RACY_NS,
     VERSION,
@@ -234,10 +236,10 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         if resumed is None:
             found = Diagnostics()
             site = build_site(content, config, found, selection, memo)
-            model_notes, edited, retitled = found.items, None, True
+            model_notes, edited, snapshot_outdated = found.items, None, True
         else:
             site, model_notes = resumed.site, resumed.notes
-            edited, retitled = resumed.edited, resumed.retitled
+            edited, snapshot_outdated = resumed.edited, resumed.retitled
         diagnostics.extend(model_notes)
         if diagnostics.errors:
             raise BuildError(diagnostics)
@@ -293,12 +295,12 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
                       scanned_ns, racy, dict(pages), staging.files, held)
         new = State(stamp, records, fingerprints, index_state, staging.paths, twin_differs,
                     folder_identity(twin or output), memo,
-                    snapshot_at=state.snapshot_at if state and not retitled else "")
+                    snapshot_at=state.snapshot_at if state and not snapshot_outdated else "")
         if kept is not None:
             kept.state, kept.site, kept.model_notes, kept.plan = new, site, model_notes, plan
         else:
             folder = state_folder(config)
-            if retitled and folder is not None:
+            if snapshot_outdated and folder is not None:
                 new.snapshot_at = save_snapshot(folder, site, plan, model_notes, indexed
                                                 if config.search else None, settings, salt)
             save_state(config, new, state)
@@ -306,168 +308,6 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
     return BuildResult(site, pages, staging.files, time.perf_counter() - started, warnings,
                        output, staging.paths, [output_file(o.site_path) for o in stale],
                        held_back=held, notes=notes, timings=lap.laps)
-
-
-@dataclass
-class Resumed:
-    """A model taken up from the last build, with the edited articles put in."""
-
-    site: Site
-    notes: list[Diagnostic]  # what making it reported
-    edited: list[ArticlePage]
-    retitled: bool  # a timeline was made again: a saved snapshot is out of date
-    plan: OutputPlan | None = None  # the output plan restored with it (snapshot)
-    ids: list[int] = field(default_factory=list)  # search ids by page (snapshot)
-
-
-def changed_articles(state: State | None, records: Mapping[str, FileRecord], settings: str,
-                     selection: Selection) -> list[Article] | None:
-    """The articles that changed since `state`, when nothing else did (no other file,
-    no setting, no article coming due): the edits a kept or saved model may take in.
-    None otherwise."""
-    if state is None or state.stamp.settings != settings \
-            or not state.stamp.publishes_same(selection.now) \
-            or records.keys() != state.files.keys():
-        return None
-    changed = []
-    for path, record in records.items():
-        before = state.files[path]
-        if record.entry is before.entry:
-            continue
-        if not isinstance(record.entry, Article) or not isinstance(before.entry, Article):
-            return None
-        changed.append(record.entry)
-    return changed
-
-
-def kept_site(kept: KeptState, state: State | None, changed: list[Article] | None,
-              config: Config) -> Resumed | None:
-    """The model serve kept from its last build, with `changed` put in (in place) when
-    each keeps its shape (model.shape); with what making it reported, the edited pages
-    and whether a timeline was made again. None: build the model afresh."""
-    site = kept.site
-    if site is None or changed is None or state is None or kept.state is not state:
-        return None
-    retitled = patch_site(site, changed)
-    if retitled is None:
-        return None
-    site.config = config  # equal settings; a new object for each build
-    return Resumed(site, kept.model_notes, edited_pages(site, changed), bool(retitled))
-
-
-def restore(state: State | None, changed: list[Article] | None, config: Config,
-            settings: str, salt: bytes, urls: Urls) -> Resumed | None:
-    """The model the last CLI build saved (snapshot.py), with `changed` put in: as
-    `kept_site` does for serve."""
-    folder = state_folder(config)
-    if state is None or changed is None or not state.snapshot_at or folder is None:
-        return None
-    for article in changed:  # (before reading the snapshot: a new tag needs a new model)
-        before = state.files[article.path].entry
-        if not isinstance(before, Article) or shape(before) != shape(article):
-            return None
-    saved = load_snapshot(folder, state.snapshot_at)
-    if saved is None or saved.settings != settings or saved.salt != salt:
-        return None
-    try:
-        site = thaw(saved, config, {path: record.entry for path, record in state.files.items()
-                                    if isinstance(record.entry, Article)})
-    except KeyError:
-        return None
-    retitled = patch_site(site, changed)
-    if retitled is None:
-        return None
-    try:
-        plan = OutputPlan(site, urls, None, saved.plan)
-    except ValueError:
-        return None
-    return Resumed(site, saved.notes, edited_pages(site, changed), bool(retitled), plan,
-                   saved.ids)
-
-
-def edited_pages(site: Site, changed: list[Article]) -> list[ArticlePage]:
-    paths = {article.path for article in changed}
-    return [page for page in site.articles if page.article.path in paths]
-
-
-def output_plan(site: Site, urls: Urls, salt: bytes, kept: KeptState | None,
-                resumed: Resumed | None, state: State | None
-                ) -> tuple[OutputPlan, dict[str, bytes]]:
-    """Every output's plan and fingerprint: a kept (serve) or restored (snapshot) plan
-    with the units that show the edited articles made again, or a new plan."""
-    restored = resumed.plan if resumed is not None else None
-    edited = resumed.edited if resumed is not None else None
-    plan = kept.plan if kept is not None else restored
-    if plan is not None and edited is not None and plan.site is site \
-            and (plan.salt == salt or restored is not None):
-        if restored is not None:
-            assert state is not None
-            try:
-                plan.fingerprints = {relative: state.outputs[relative]
-                                     for relative, _, _ in plan.files()}
-            except KeyError:  # an output the last build did not make: make them all
-                plan = None
-        if plan is not None:
-            fingerprints = dict(plan.fingerprints)
-            for output in plan.refresh(edited):
-                fingerprints[output_file(output.site_path)] = fingerprint(salt, output)
-            plan.salt, plan.fingerprints = salt, dict(fingerprints)
-            return plan, fingerprints
-    hashes = None
-    if kept is not None:
-        hashes = kept.hashes = kept.hashes or HashMemo()
-        hashes.start()
-    plan = OutputPlan(site, urls, hashes)
-    fingerprints = {output_file(o.site_path): fingerprint(salt, o, hashes)
-                    for o in plan.outputs}
-    plan.salt, plan.fingerprints = salt, dict(fingerprints)
-    return plan, fingerprints
-
-
-def stale_outputs(plan: OutputPlan, listed: list[tuple[str, str, str]],
-                  previous: Mapping[str, bytes], fingerprints: dict[str, bytes],
-                  salt: bytes) -> list[Output]:
-    """The outputs to render: those whose fingerprint is not the one of the file in
-    the output folder (changed, new, or deleted by hand), made if the plan had not."""
-    due = {relative for relative, _, _ in listed
-           if previous.get(relative) != fingerprints[relative]}
-    made = {output_file(o.site_path): o for o in plan.made()}
-    if not due <= made.keys():
-        for output in plan.make_files(due - made.keys()):
-            made[output_file(output.site_path)] = output
-            fingerprints[output_file(output.site_path)] = fingerprint(salt, output)
-    return [made[relative] for relative, _, _ in listed if relative in due]
-
-
-def saved_documents(site: Site, state: State | None, resumed: Resumed | None
-                    ) -> Documents | None:
-    """The search documents of a model restored from a snapshot: ids from it, sources
-    and metadata from the last index (indexer.index_documents makes the edited ones)."""
-    if resumed is None or state is None or state.search is None:
-        return None
-    ids = resumed.ids
-    if not ids or len(ids) != len(site.articles):
-        return None
-    metadata = {int(key): value for members, _ in state.search.chunks.values()
-                for key, value in members.items()}
-    documents = sorted((Document(number, page) for number, page in zip(ids, site.articles,
-                                                                        strict=True)),
-                       key=lambda document: document.id)
-    if not all(document.id in metadata and document.id in state.search.sources
-               for document in documents):
-        return None
-    return Documents(site, documents, state.search.sources, metadata)
-
-
-def save_snapshot(folder: Path, site: Site, plan: OutputPlan, notes: list[Diagnostic],
-                  indexed: Documents | None, settings: str, salt: bytes) -> str:
-    ids = {id(document.page): document.id for document in indexed.documents} \
-        if indexed is not None else {}
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        return store_snapshot(folder, freeze(site, plan, notes, ids, settings, salt))
-    except OSError:  # the next edit makes the model afresh
-        return ""
 
 
 CHEAP_TWIN = 256  # files to bring up to date before a twin is worth making afresh
@@ -615,21 +455,4 @@ def output_salt(config: Config, settings: str, theme: Path) -> bytes:
                     digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
                     digest.update(path.read_bytes())
         digest.update(b"\1")
-    return digest.digest()
-
-
-def fingerprint(salt: bytes, output: Output, hashes: HashMemo | None = None) -> bytes:
-    def compute() -> bytes:
-        return fingerprint_bytes(salt, output.site_path, shown_bytes(
-            (output.template, iso(output.lastmod), output.depends)))
-    if hashes is None:
-        return compute()
-    return hashes.hash((salt, output.site_path, output.template, output.lastmod,
-                        output.depends), compute)
-
-
-def fingerprint_bytes(salt: bytes, relative: str, shown: bytes) -> bytes:
-    digest = hashlib.blake2b(salt, digest_size=16)
-    digest.update(relative.encode() + b"\0")
-    digest.update(shown)
     return digest.digest()

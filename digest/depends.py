@@ -184,3 +184,10 @@ def company_summary(page: CompanyPage) -> Value:
 def archive_index(years: Sequence[ArchiveYear]) -> Value:
     return tuple((y.year, y.url, y.count, tuple((m.month, m.url, len(m.articles))
                                                 for m in y.months)) for y in years)
+
+
+def fingerprint_bytes(salt: bytes, relative: str, shown: bytes) -> bytes:
+    digest = hashlib.blake2b(salt, digest_size=16)
+    digest.update(relative.encode() + b"\0")
+    digest.update(shown)
+    return digest.digest()

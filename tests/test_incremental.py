@@ -298,6 +298,18 @@ def test_serve_state_lives_in_memory_and_borrows_the_parsed_files(
     assert len(state_files) == 1, "nothing of the served builds is written to the cache"
 
 
+def two_of_a_day(site: Site) -> Path:
+    """Two Alibaba articles of one day, ordered by headline in its timeline; their
+    folder. With a slug of their own, a new headline keeps their URLs."""
+    folder = site.root / "content/articles/2023"
+    for name, title in (("first-of-the-day.md", "Alibaba news M"),
+                        ("second-of-the-day.md", "Alibaba news N")):
+        site.write(folder / name, {"title": title, "slug": name[:-3], "date": "2023-06-02",
+                                   "companies": ["Alibaba"], "tags": ["cloud"]},
+                   "A sentence.\n")
+    return folder
+
+
 def test_serve_patches_its_model_for_edits_that_keep_its_shape(example_site: Path,
                                                               tmp_path: Path) -> None:
     """An edited headline, summary or sentence goes into serve's kept model in place;
@@ -305,13 +317,7 @@ def test_serve_patches_its_model_for_edits_that_keep_its_shape(example_site: Pat
     the site equals a clean build, down to a company timeline that orders two articles
     of one day by headline."""
     site = Site(example_site, random.Random(0), KeptState())
-    folder = example_site / "content/articles/2023"
-    for name, title in (("first-of-the-day.md", "Alibaba news M"),
-                        ("second-of-the-day.md", "Alibaba news N")):
-        # with a slug of its own, a new headline keeps the article's URL
-        site.write(folder / name, {"title": title, "slug": name[:-3], "date": "2023-06-02",
-                                   "companies": ["Alibaba"], "tags": ["cloud"]},
-                   "A sentence.\n")
+    folder = two_of_a_day(site)
     first = site.build(example_site / "site")
 
     def same_as_clean(name: str) -> None:
@@ -366,12 +372,7 @@ def test_a_cli_edit_that_keeps_the_shape_restores_the_saved_model(
 
     monkeypatch.setattr(digest.build, "build_site", counting)
     site = Site(example_site, random.Random(0))
-    folder = example_site / "content/articles/2023"
-    for name, title in (("first-of-the-day.md", "Alibaba news M"),
-                        ("second-of-the-day.md", "Alibaba news N")):
-        site.write(folder / name, {"title": title, "slug": name[:-3], "date": "2023-06-02",
-                                   "companies": ["Alibaba"], "tags": ["cloud"]},
-                   "A sentence.\n")
+    folder = two_of_a_day(site)
     site.build(example_site / "site")
     assert made == [1]
     snapshot_file = next((example_site / ".digest-cache/build").iterdir()) / "snapshot"
