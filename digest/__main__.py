@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import sys
+from digest.cli import run
 
-from digest.cli import main
-
-sys.exit(main())
+run()
