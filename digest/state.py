@@ -5,8 +5,10 @@ Two files per output folder, in `<cache_dir>/build/<hash of the output path>/`:
 - `stamp`, small: the stat of every input file, the settings and code it was built
   with, the output folder's marker. It alone decides that nothing changed, so a no-op
   build reads no content file and imports neither Jinja2 nor Markdown.
-- `state`: each content file's parsed entry, each output's fingerprint, the search
-  index's working data, the files of the site and of its twin (output.py).
+- `state`: each output's fingerprint, the files of the site and of its twin
+  (output.py), and where the rest is: each content file's parsed entry in the journal
+  `records`, the search index's working data in the journal `search` (an edit appends
+  what it changed to each), the model in `snapshot` (snapshot.py).
 
 Both carry a version and the fingerprint of digest's own code; a missing, corrupt,
 older or foreign state is ignored (the build is then a clean one), never trusted. The
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 VERSION = 1
 LIBRARIES = ("jinja2", "markdown", "pyyaml", "python-slugify", "snowballstemmer")
 InputStamps = dict[str, tuple[int, int]]  # file → (mtime_ns, size)
+Journal = tuple[str, int, int]  # a journal's token, the length of its base, its length
 RACY_NS = 2_000_000_000  # timestamps this close to a scan are not trusted (coarse clocks)
 
 
@@ -223,7 +226,8 @@ class State:
     related: Any = None  # model.RelatedMemo of the last build
     # where `files` is on disk: the records file's token, the length of its base and
     # its whole length when this state was saved (see save_records)
-    records_at: tuple[str, int, int] = ("", 0, 0)
+    records_at: Journal = ("", 0, 0)
+    search_at: Journal = ("", 0, 0)  # where `search`'s sources, postings, chunks are
     snapshot_at: str = ""  # the token of the model snapshot it goes with (snapshot.py)
 
 
@@ -308,48 +312,52 @@ def _load(path: Path) -> Any:
             for container in _containers(value):
                 while (chunk := pickle.load(file)) is not None:
                     container.update(chunk)
-            value.files = load_records(path.with_name(RECORDS), value.records_at)
+            value.files = load_journal(path.with_name(RECORDS), value.records_at)
+            if value.search is not None:
+                parts: dict[str, dict[Any, Any]] = {"s": {}, "p": {}, "c": {}}
+                for (kind, key), item in load_journal(path.with_name(SEARCH),
+                                                      value.search_at).items():
+                    parts[kind][key] = item
+                value.search = replace(value.search, sources=parts["s"], postings=parts["p"],
+                                       chunks=parts["c"])
         return value
 
 
-RECORDS = "records"
-# A records file whose appended changes outgrow this share of its base is written afresh.
-RECORDS_SLACK = 0.25
+# The parsed files and the search index's working data are kept in journals: a base,
+# then what each build changed appended to it, so that an edit writes a few entries
+# instead of the 9 + 37 MB of them at 10,000 articles. A journal is written afresh when
+# its appended changes outgrow this share of its base.
+RECORDS, SEARCH = "records", "search"
+JOURNAL_SLACK = 0.25
 
 
-def load_records(path: Path, at: tuple[str, int, int]) -> dict[str, Any]:
-    """The content file records of a state: the base, then each change appended since,
-    up to the length the state was saved with (a build stopped after appending and
-    before saving its state leaves a tail no state refers to)."""
+def load_journal(path: Path, at: Journal) -> dict[Any, Any]:
+    """The entries of a journal: its base, then each change appended since, up to the
+    length the state was saved with (a build stopped after appending and before saving
+    its state leaves a tail no state refers to)."""
     token, _, length = at
-    records: dict[str, Any] = {}
+    entries: dict[Any, Any] = {}
     with path.open("rb") as file, no_gc_pauses():
         if pickle.load(file) != (VERSION, code_fingerprint(), token):
-            raise ValueError("its records were written by another build")
+            raise ValueError(f"its {path.name} were written by another build")
         while file.tell() < length:
-            for key, record in pickle.load(file).items():
-                if record is None:
-                    records.pop(key, None)
+            for key, entry in pickle.load(file).items():
+                if entry is None:
+                    entries.pop(key, None)
                 else:
-                    records[key] = record
+                    entries[key] = entry
         if file.tell() != length:
-            raise ValueError("its records file is not the one it was saved with")
-    return records
+            raise ValueError(f"its {path.name} file is not the one it was saved with")
+    return entries
 
 
-def save_records(path: Path, files: dict[str, Any], loaded: State | None
-                 ) -> tuple[str, int, int]:
-    """Keep the records file up to date: append what changed since `loaded` (the state
-    this build started from) when that state's records file is still the one on disk,
-    else write it afresh. An edit then writes one record, not the 9 MB of every parsed
-    file at 10,000 articles. Returns the new `records_at`."""
-    if loaded is not None and loaded.records_at[0]:
-        token, base, length = loaded.records_at
-        # (a file saved just before the last scan is parsed again: an equal record)
-        changed: dict[str, Any] = {key: record for key, record in files.items()
-                                   if (before := loaded.files.get(key)) is not record
-                                   and before != record}
-        changed.update(dict.fromkeys(loaded.files.keys() - files.keys()))
+def save_journal(path: Path, entries: Callable[[], Iterable[tuple[Any, Any]]],
+                 changed: dict[Any, Any] | None, at: Journal) -> Journal:
+    """Append `changed` (None for a removed entry) to the journal `at` describes, when
+    it is still the one on disk and has room; else write `entries()` afresh. The new
+    `at`."""
+    token, base, length = at
+    if changed is not None and token:
         try:
             with path.open("r+b") as file:
                 if pickle.load(file) == (VERSION, code_fingerprint(), token) \
@@ -358,7 +366,7 @@ def save_records(path: Path, files: dict[str, Any], loaded: State | None
                     file.seek(length)
                     if changed:
                         pickle.dump(changed, file, protocol=pickle.HIGHEST_PROTOCOL)
-                    if file.tell() - base <= base * RECORDS_SLACK:
+                    if file.tell() - base <= base * JOURNAL_SLACK:
                         return token, base, file.tell()
         except (OSError, pickle.UnpicklingError, EOFError):
             pass
@@ -367,24 +375,54 @@ def save_records(path: Path, files: dict[str, Any], loaded: State | None
     with temporary.open("wb") as file:
         pickle.dump((VERSION, code_fingerprint(), token), file,
                     protocol=pickle.HIGHEST_PROTOCOL)
-        entries = list(files.items())
-        for start in range(0, len(entries), CHUNK):
-            pickle.dump(dict(entries[start:start + CHUNK]), file,
-                        protocol=pickle.HIGHEST_PROTOCOL)
+        batch: dict[Any, Any] = {}
+        for key, entry in entries():
+            batch[key] = entry
+            if len(batch) == CHUNK:  # (the pickler's memo lives as long as one dump)
+                pickle.dump(batch, file, protocol=pickle.HIGHEST_PROTOCOL)
+                batch = {}
+        pickle.dump(batch, file, protocol=pickle.HIGHEST_PROTOCOL)
         length = file.tell()
     os.replace(temporary, path)
     return token, length, length
+
+
+def changes(now: dict[Any, Any], before: dict[Any, Any], tag: str = ""
+            ) -> dict[Any, Any]:
+    """The entries of `now` that are not those of `before` (by identity, else by
+    value: a file saved just before the last scan is parsed again into an equal
+    record), and None for those it lost; keys prefixed with `tag` when given."""
+    def key(name: Any) -> Any:
+        return (tag, name) if tag else name
+    found = {key(name): entry for name, entry in now.items()
+             if (old := before.get(name)) is not entry and old != entry}
+    found.update((key(name), None) for name in before.keys() - now.keys())
+    return found
+
+
+def save_search(path: Path, search: Any, loaded: Any, at: Journal) -> Journal:
+    """The search index's working data (search.indexer.IndexState): sources, postings
+    and metadata chunks, keyed ("s", id), ("p", term) and ("c", chunk). Postings are
+    updated in place, so which changed is what the index says (`dirty`)."""
+    changed = None
+    if loaded is not None and search.dirty is not None:
+        changed = changes(search.sources, loaded.sources, "s")
+        changed.update(changes(search.chunks, loaded.chunks, "c"))
+        changed.update((("p", term), search.postings.get(term)) for term in search.dirty)
+
+    def entries() -> Iterator[tuple[Any, Any]]:
+        for tag, part in (("s", search.sources), ("p", search.postings), ("c", search.chunks)):
+            yield from (((tag, key), entry) for key, entry in part.items())
+    return save_journal(path, entries, changed, at)
 
 
 CHUNK = 5_000  # entries per pickle of a state's large containers (see _dump)
 
 
 def _containers(state: State) -> list[Any]:
-    """The large containers of a state, in the order they are written."""
-    found: list[Any] = [state.outputs, state.site_files]  # files: in their own file
-    if state.search is not None:
-        found += [state.search.sources, state.search.postings, state.search.chunks]
-    return found
+    """The large containers of a state, in the order they are written (the parsed files
+    and the search data are in journals of their own)."""
+    return [state.outputs, state.site_files]
 
 
 def _dump(file: BinaryIO, value: Any) -> None:
@@ -397,7 +435,8 @@ def _dump(file: BinaryIO, value: Any) -> None:
         return
     search = value.search
     skeleton = replace(value, files={}, outputs={}, site_files=set(), search=replace(
-        search, sources={}, postings={}, chunks={}) if search is not None else None)
+        search, sources={}, postings={}, chunks={}, dirty=None) if search is not None
+        else None)
     pickle.dump(skeleton, file, protocol=pickle.HIGHEST_PROTOCOL)
     for container in _containers(value):
         entries = list(container.items() if isinstance(container, dict) else container)
@@ -446,7 +485,16 @@ def save_state(config: Config, state: State, loaded: State | None = None) -> Non
         return
     try:
         paths[0].parent.mkdir(parents=True, exist_ok=True)
-        state.records_at = save_records(paths[1].with_name(RECORDS), state.files, loaded)
+        state.records_at = save_journal(
+            paths[1].with_name(RECORDS), state.files.items,
+            changes(state.files, loaded.files) if loaded is not None else None,
+            loaded.records_at if loaded is not None else ("", 0, 0))
+        if state.search is not None:
+            state.search_at = save_search(
+                paths[1].with_name(SEARCH), state.search,
+                loaded.search if loaded is not None else None,
+                loaded.search_at if loaded is not None and loaded.search is not None
+                else ("", 0, 0))
         # The full state first: a stamp never describes a state that is not on disk.
         for path, value in ((paths[1], state), (paths[0], state.stamp)):
             temporary = path.with_name(f".{path.name}.{os.getpid()}")

@@ -407,28 +407,32 @@ def test_a_cli_edit_that_keeps_the_shape_restores_the_saved_model(
     same_as_clean("clean-tags")
 
 
-def test_an_edit_appends_its_record_instead_of_writing_them_all(example_site: Path,
-                                                                 tmp_path: Path) -> None:
-    """The parsed files are kept in a records file that an edit appends to; a tail left
-    by a build stopped before saving its state is not read; past a quarter of growth the
-    file is written afresh. Every build still equals a clean one."""
+@pytest.mark.parametrize("journal", ["records", "search"])
+def test_an_edit_appends_to_the_journals_instead_of_writing_them_whole(
+        example_site: Path, tmp_path: Path, journal: str) -> None:
+    """The parsed files and the search index's data are kept in journals that an edit
+    appends to; a tail left by a build stopped before saving its state is not read;
+    past a quarter of growth a journal is written afresh. Every build still equals a
+    clean one."""
     site = Site(example_site, random.Random(0))
     site.build(example_site / "site")
-    records = next((example_site / ".digest-cache/build").iterdir()) / "records"
-    base = records.stat()
+    path = next((example_site / ".digest-cache/build").iterdir()) / journal
+    base = path.stat()
     sizes = [base.st_size]
     for number in range(12):
         edit_body(site)
         if number == 3:  # as if a build had appended and then been stopped
-            with records.open("ab") as file:
+            with path.open("ab") as file:
                 file.write(b"\x80\x05 a tail no state refers to")
         result = site.build(example_site / "site")
         assert not result.notes, result.notes
         assert len(result.rendered) < sum(result.pages.values()) / 2, "incremental"
-        sizes.append(records.stat().st_size)
-    appended = [after - before for before, after in pairwise(sizes)
-                if after > before]
-    assert appended and max(appended) < base.st_size / 8, (base.st_size, sizes)
+        sizes.append(path.stat().st_size)
+    appended = sorted(after - before for before, after in pairwise(sizes) if after > before)
+    # (an edit that moves a body's length past a step of its rounding changes the
+    # weight of each of its words: a larger append, still far from the whole)
+    assert appended and appended[len(appended) // 2] < base.st_size / 8, (base.st_size, sizes)
+    assert max(appended) < base.st_size / 4, (base.st_size, sizes)
     assert min(sizes) < max(sizes) <= base.st_size * 1.25 + max(appended), sizes
     assert any(after < before for before, after in pairwise(sizes)), \
         "written afresh once it grew by a quarter"

@@ -187,6 +187,8 @@ class IndexState:
     shards: dict[tuple[str, ...], str]  # a shard's terms → its file, while they are clean
     # a metadata chunk's key → what it holds and its file (comparing is cheaper than JSON)
     chunks: dict[int, tuple[dict[str, Any], str]] = field(default_factory=dict)
+    # terms whose postings this build changed (None: all of them), for state.save_search
+    dirty: set[str] | None = None
 
 
 def insert_posting(postings: dict[str, array[int]], term: str, identifier: int,
@@ -455,4 +457,4 @@ def write_index(site: Site, store: MarkdownCache, emit: Emit,
         "weights": {"k1": K1, "b": B, "length": REFERENCE_LENGTH, "scale": SCALE},
     }
     emit("search/index.json", dump(manifest))
-    return IndexState(sources, postings, names, made_chunks)
+    return IndexState(sources, postings, names, made_chunks, dirty)
