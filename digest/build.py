@@ -42,13 +42,8 @@ from digest.output import (
     read_marker,
     twin_path,
 )
-from digest.render import (
-    BodyResolver,
-    Output,
-    OutputPlan,
-    Progress,
-    render_outputs,
-)
+from digest.plan import Output, OutputPlan
+from digest.render import BodyResolver, Progress, render_outputs
 from digest.resume import (
     changed_articles,
     kept_site,

@@ -1,83 +1,40 @@
 """Templates → bytes. Builds the Jinja2 environment (site templates override the default
-theme file by file), lists every page to write, renders them (in parallel on large sites)
-and turns template failures into diagnostics pointing at the template file and line."""
+theme file by file), renders the outputs plan.py lists (in parallel on large sites) and
+turns template failures into diagnostics pointing at the template file and line."""
 
 from __future__ import annotations
 
 import email.utils
-import math
 import multiprocessing
 import os
 import re
 import sys
 import traceback
-from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
-from operator import attrgetter
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
 import jinja2
 
-from digest import depends
 from digest.cache import BodyLost, MarkdownCache
 from digest.config import Config, default_theme_path
 from digest.content import display_path
 from digest.errors import Diagnostic, Diagnostics
-from digest.feeds import FEED_FILES, Feed, FeedEntry, company_feed, site_feed, topic_feed
+from digest.feeds import FeedEntry
 from digest.links import resolve_body
-from digest.model import ArchiveYear, ArticlePage, CompanyPage, Site
+from digest.model import ArticlePage, CompanyPage, Site
+from digest.plan import EVENT_LABELS, Output
 from digest.urls import (
-    ARCHIVE,
-    COMPANIES,
     HOME,
-    NOT_FOUND,
-    ROBOTS,
-    SEARCH,
-    SITEMAP,
-    TOPICS,
     Urls,
-    feed_path,
     output_file,
-    paged_path,
-    sitemap_part_path,
 )
 
 Progress = Callable[[int, int], None]
 PARALLEL_THRESHOLD = 400  # pages; below it forking workers costs more than it saves
-# Archives stay readable and small at any size (issue 8: no page over 200 KB at 10,000
-# articles): a year page shows each month's newest headlines, a month page 100 articles.
-YEAR_HEADLINES = 10
-ARCHIVE_PER_PAGE = 100
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-MODIFIED_AT = attrgetter("modified_at")  # ArticlePage → its lastmod's timestamp, at C speed
-EVENT_LABELS = {"article": "Report", "ipo": "IPO", "earnings": "Earnings",
-                "acquisition": "Acquisition", "restructuring": "Restructuring",
-                "regulation": "Regulation", "funding": "Funding", "partnership": "Partnership",
-                "leadership": "Leadership", "product": "Product", "other": "Event"}
-
-
-@dataclass(frozen=True)
-class Output:
-    site_path: str  # "topics/ipo/", "404.html"
-    kind: str  # for the build summary: article, topic, company, archive, list, feed, other
-    template: str
-    context: dict[str, Any]
-    lastmod: datetime | None = None  # set on pages listed in the sitemap
-    depends: object = ()  # what the page shows (depends.py): its fingerprint's input
-    bodies: tuple[str, ...] = ()  # keys of the article bodies it shows
-
-
-@dataclass(frozen=True)
-class Pagination:
-    items: Sequence[ArticlePage]
-    number: int
-    total: int
-    previous_url: str | None
-    next_url: str | None
 
 
 @dataclass(frozen=True)
@@ -193,314 +150,6 @@ def make_environment(config: Config, urls: Urls, bodies: BodyResolver) -> jinja2
     env.filters["rfc822"] = lambda moment: email.utils.format_datetime(moment)
     env.globals["news_article"] = lambda page: news_article(page, config, urls)
     return env
-
-
-def paginate(first_page: str, items: Sequence[ArticlePage], per_page: int
-             ) -> Iterator[tuple[str, Pagination]]:
-    total = max(1, -(-len(items) // per_page))
-    for number in range(1, total + 1):
-        yield paged_path(first_page, number), Pagination(
-            items[(number - 1) * per_page: number * per_page], number, total,
-            paged_path(first_page, number - 1) if number > 1 else None,
-            paged_path(first_page, number + 1) if number < total else None,
-        )
-
-
-def newest(pages: Sequence[ArticlePage]) -> datetime | None:
-    newest_page = max(pages, key=MODIFIED_AT, default=None)
-    return newest_page.modified if newest_page is not None else None
-
-
-Recipe = Callable[[], list[Output]]
-
-
-@dataclass(frozen=True)
-class SavedPlan:
-    """A plan's units without their outputs, in columns (a few arrays pickle in a
-    fraction of the time of 25,000 small objects): each output's file, kind, template
-    and lastmod (a timestamp; NaN for none); where each unit's outputs start (the tail
-    is the last unit); the positions of the articles each unit shows."""
-
-    files: list[str]
-    kinds: list[str]
-    templates: list[str]
-    lastmods: array[float]
-    starts: array[int]  # unit u: outputs starts[u]:starts[u + 1]
-    shows: array[int]
-    show_starts: array[int]  # unit u: shows[show_starts[u]:show_starts[u + 1]]
-
-    def outputs_of(self, unit: int) -> range:
-        return range(self.starts[unit], self.starts[unit + 1])
-
-    def lastmods_of(self, unit: int) -> list[float | None]:
-        return [None if math.isnan(self.lastmods[n]) else self.lastmods[n]
-                for n in self.outputs_of(unit)]
-
-
-def lastmods(outputs: Sequence[Output]) -> list[float | None]:
-    return [o.lastmod.timestamp() if o.lastmod else None for o in outputs]
-
-
-class OutputPlan:
-    """Every page, feed and machine-readable file of the site, in a stable order, each
-    with what it shows (`depends`) for incremental builds. Made in units (an article's
-    page, a page of a list, a feed's three files…), each remembering which articles it
-    shows, so that after edited articles were put into the model in place
-    (model.patch_site) only the units that show one of them are made again: in serve's
-    kept plan, or in one `saved` by the last CLI build (snapshot.py), whose units stay
-    unmade until they are needed."""
-
-    def __init__(self, site: Site, urls: Urls, memo: depends.HashMemo | None = None,
-                 saved: SavedPlan | None = None) -> None:
-        self.site = site
-        self.urls = urls
-        self.shows = depends.Depends(site, memo, every_card=saved is None)
-        self.recipes = self.list_recipes()
-        self.units: list[list[Output] | None] = []
-        self.shown: list[set[int]] = []  # per unit: ids of the article pages it shows
-        self.saved = saved  # what the units not made yet are
-        self.tail: list[Output] | None = None
-        self.salt = b""  # of the fingerprints below (build.py)
-        self.fingerprints: dict[str, bytes] = {}
-        if saved is None:
-            for recipe in self.recipes:
-                self.shows.seen = set()
-                self.units.append(recipe())
-                self.shown.append(self.shows.seen)
-            self.tail = self.make_tail()
-            return
-        if len(saved.starts) != len(self.recipes) + 2:
-            raise ValueError("the saved plan is not this model's")
-        pages = site.articles
-        self.units = [None] * len(self.recipes)
-        shows, bounds = saved.shows, saved.show_starts
-        self.shown = [{id(pages[p]) for p in shows[bounds[u]:bounds[u + 1]]}
-                      for u in range(len(self.recipes))]
-
-    @property
-    def complete(self) -> bool:
-        return self.tail is not None and all(unit is not None for unit in self.units)
-
-    @property
-    def outputs(self) -> list[Output]:
-        """Every output; only for a plan whose units are all made."""
-        assert self.complete and self.tail is not None
-        return [output for unit in self.units if unit for output in unit] + self.tail
-
-    def made(self) -> list[Output]:
-        return [output for unit in self.units if unit for output in unit] + (self.tail or [])
-
-    def save(self) -> SavedPlan:
-        """The plan in columns, made units and saved ones alike (for snapshot.py)."""
-        position = {id(page): number for number, page in enumerate(self.site.articles)}
-        files: list[str] = []
-        kinds: list[str] = []
-        templates: list[str] = []
-        moments: list[float] = []
-        starts, shows, show_starts = array("i", [0]), array("i"), array("i", [0])
-        for number, unit in enumerate([*self.units, self.tail]):
-            shown = self.shown[number] if number < len(self.shown) else set()
-            if unit is not None:
-                files += [output_file(o.site_path) for o in unit]
-                kinds += [o.kind for o in unit]
-                templates += [o.template for o in unit]
-                moments += [math.nan if m is None else m for m in lastmods(unit)]
-                shows.extend(sorted(position[key] for key in shown))
-            else:
-                assert self.saved is not None
-                span = self.saved.outputs_of(number)
-                files += self.saved.files[span.start:span.stop]
-                kinds += self.saved.kinds[span.start:span.stop]
-                templates += self.saved.templates[span.start:span.stop]
-                moments += self.saved.lastmods[span.start:span.stop]
-                bounds = self.saved.show_starts
-                shows.extend(self.saved.shows[bounds[number]:bounds[number + 1]])
-            starts.append(len(files))
-            show_starts.append(len(shows))
-        return SavedPlan(files, kinds, templates, array("d", moments), starts, shows,
-                         show_starts)
-
-    def files(self) -> list[tuple[str, str, str]]:
-        """(file, kind, template) of every output, made or not."""
-        found: list[tuple[str, str, str]] = []
-        for number, unit in enumerate([*self.units, self.tail]):
-            if unit is not None:
-                found += [(output_file(o.site_path), o.kind, o.template) for o in unit]
-            else:
-                assert self.saved is not None
-                span = self.saved.outputs_of(number)
-                found += zip(self.saved.files[span.start:span.stop],
-                             self.saved.kinds[span.start:span.stop],
-                             self.saved.templates[span.start:span.stop], strict=True)
-        return found
-
-    def make_tail(self) -> list[Output]:
-        """The sitemap lists every page with a lastmod; robots.txt comes last."""
-        self.make([number for number, unit in enumerate(self.units) if unit is None])
-        dated = [output for unit in self.units if unit for output in unit
-                 if output.lastmod is not None]
-        return [*sitemap_outputs(dated, self.urls), Output(ROBOTS, "other", "robots.txt", {})]
-
-    def make(self, numbers: Iterable[int]) -> list[Output]:
-        """Make the units `numbers` (again); their outputs."""
-        made: list[Output] = []
-        for number in numbers:
-            self.shows.seen = set()
-            self.units[number] = unit = self.recipes[number]()
-            self.shown[number] = self.shows.seen
-            made += unit
-        return made
-
-    def make_files(self, files: set[str]) -> list[Output]:
-        """Make the unmade units holding any of `files` (deleted from the site by hand,
-        say); their outputs."""
-        saved = self.saved
-        if saved is None:
-            return []
-
-        def holds(unit: int) -> bool:
-            span = saved.outputs_of(unit)
-            return not files.isdisjoint(saved.files[span.start:span.stop])
-        made = self.make([number for number, unit in enumerate(self.units)
-                          if unit is None and holds(number)])
-        if self.tail is None and holds(len(self.units)):
-            self.tail = self.make_tail()
-            made += self.tail
-        return made
-
-    def refresh(self, edited: Sequence[ArticlePage]) -> list[Output]:
-        """Make again the units that show an edited article (patched in place, same
-        shape); the outputs made again, whose fingerprints are due."""
-        ids = {id(page) for page in edited}
-        for page in edited:
-            self.shows.refresh(page)
-        numbers = [number for number, shown in enumerate(self.shown) if not shown.isdisjoint(ids)]
-        before = [lastmods(unit) if unit is not None
-                  else self.saved.lastmods_of(number) if self.saved is not None else []
-                  for number, unit in ((n, self.units[n]) for n in numbers)]
-        remade = self.make(numbers)
-        after = [lastmods(unit) for unit in (self.units[n] for n in numbers) if unit]
-        if before != after:  # not with an unchanged shape, but the sitemap must never lag
-            self.tail = self.make_tail()
-            remade += self.tail
-        return remade
-
-    def list_recipes(self) -> list[Recipe]:
-        site, urls, shows = self.site, self.urls, self.shows
-        per_page = site.config.per_page
-
-        def listing(path: str, kind: str, template: str, p: Pagination,
-                    context: dict[str, Any], subject: object = ()) -> Output:
-            shown = (subject, p.number, p.total, p.previous_url, p.next_url,
-                     shows.listing(p.items))
-            return Output(path, kind, template, {**context, "pagination": p},
-                          newest(p.items), shown)
-
-        # A list's pages are a unit each: an edited article remakes the one it is on.
-        def pages(first: str, items: Sequence[ArticlePage], per: int, kind: str,
-                  template: str, context: dict[str, Any], subject: object = ()
-                  ) -> list[Recipe]:
-            return [partial(lambda path, p: [listing(path, kind, template, p, context,
-                                                     subject)], path, p)
-                    for path, p in paginate(first, items, per)]
-
-        def article(page: ArticlePage) -> Recipe:
-            return lambda: [Output(page.url, "article", "article.html", {"page": page},
-                                   page.modified, shows.article(page), (page.article.body,))]
-
-        latest = newest(site.articles)  # the index pages' lastmod
-
-        def topics() -> list[Output]:
-            return [Output(TOPICS, "list", "topics.html", {"topics": site.topics}, latest,
-                           tuple(depends.topic(t) for t in site.topics))]
-
-
-        def companies() -> list[Output]:
-            return [Output(COMPANIES, "list", "companies.html", {"companies": site.companies},
-                           latest, tuple(depends.company_summary(c) for c in site.companies))]
-
-        def company(page: CompanyPage) -> Recipe:
-            return lambda: [Output(page.url, "company", "company.html", {"company": page},
-                                   newest(page.articles), shows.company(page))]
-
-        def archive() -> list[Output]:
-            return [Output(ARCHIVE, "list", "archive.html", {"years": site.years}, latest,
-                           depends.archive_index(site.years))]
-
-        def year(value: ArchiveYear) -> list[Recipe]:
-            recipes: list[Recipe] = [lambda: [Output(
-                value.url, "archive", "archive_year.html",
-                {"year": value, "headlines": YEAR_HEADLINES},
-                newest([p for m in value.months for p in m.articles]),
-                shows.archive_year(value, YEAR_HEADLINES))]]
-            for month in value.months:
-                recipes += pages(month.url, month.articles, ARCHIVE_PER_PAGE, "archive",
-                                 "archive_month.html", {"year": value, "month": month},
-                                 (value.year, value.url, month.month, len(month.articles)))
-            return recipes
-
-        def feed(make_feed: Callable[[], Feed]) -> Recipe:
-            return lambda: feed_outputs(make_feed(), shows)
-
-        def aliases(page: ArticlePage) -> Recipe:
-            return lambda: [Output(alias, "other", "redirect.html", {"target": page}, None,
-                                   shows.card(page)) for alias in page.article.aliases]
-
-        recipes = pages(HOME, site.articles, per_page, "list", "index.html", {})
-        recipes += [article(page) for page in site.articles]
-        recipes.append(topics)
-        for topic in site.topics:
-            recipes += pages(topic.url, topic.articles, per_page, "topic", "topic.html",
-                             {"topic": topic}, depends.topic(topic))
-        recipes += [companies, *(company(page) for page in site.companies)]
-        recipes.append(archive)
-        for value in site.years:
-            recipes += year(value)
-        recipes.append(feed(lambda: site_feed(site, urls)))
-        recipes += [feed(partial(topic_feed, page, site, urls)) for page in site.topics]
-        recipes += [feed(partial(company_feed, page, site, urls, EVENT_LABELS))
-                    for page in site.companies]
-        recipes += [aliases(page) for page in site.articles if page.article.aliases]
-        if site.config.search:
-            recipes.append(lambda: [Output(SEARCH, "other", "search.html", {})])
-        recipes.append(lambda: [Output(NOT_FOUND, "other", "404.html", {})])
-        return recipes
-
-
-def list_outputs(site: Site, urls: Urls, memo: depends.HashMemo | None = None
-                 ) -> list[Output]:
-    return OutputPlan(site, urls, memo).outputs
-
-
-def feed_outputs(feed: Feed, shows: depends.Depends) -> list[Output]:
-    shown = shows.feed(feed)
-    bodies = tuple(e.content.article.body for e in feed.entries if e.content)
-    return [Output(feed_path(feed.folder, name), "feed", f"feeds/{name}", {"feed": feed},
-                   None, shown, bodies)
-            for name in FEED_FILES.values()]
-
-
-SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org protocol)
-
-
-def sitemap_outputs(pages: list[Output], urls: Urls) -> list[Output]:
-    """sitemap.xml, or past 50,000 URLs a sitemap index over sitemap-N.xml files."""
-    entries = [(urls.absolute(o.site_path), o.lastmod) for o in pages]
-    if len(entries) <= SITEMAP_LIMIT:
-        return [Output(SITEMAP, "other", "sitemap.xml", {"entries": entries}, None,
-                       shown_entries(entries))]
-    parts = [entries[i:i + SITEMAP_LIMIT] for i in range(0, len(entries), SITEMAP_LIMIT)]
-    outputs = [Output(sitemap_part_path(n), "other", "sitemap.xml", {"entries": part}, None,
-                      shown_entries(part))
-               for n, part in enumerate(parts, start=1)]
-    index = [(urls.absolute(o.site_path), max(m for _, m in part if m))
-             for o, part in zip(outputs, parts, strict=True)]
-    return [*outputs, Output(SITEMAP, "other", "sitemap_index.xml", {"entries": index}, None,
-                             shown_entries(index))]
-
-
-def shown_entries(entries: Sequence[tuple[str, datetime | None]]) -> tuple[Any, ...]:
-    return tuple((url, depends.iso(moment)) for url, moment in entries)
 
 
 def template_diagnostic(error: BaseException, root: Path, template: str) -> Diagnostic:

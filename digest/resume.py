@@ -2,7 +2,7 @@
 (issue 8): serve's, kept in memory (state.KeptState), or the one the last CLI build saved
 (snapshot.py). When every changed file is an article that keeps its shape
 (model.shape), the edited articles are put into that model in place (model.patch_site)
-and only the output units that show one of them are made again (render.OutputPlan);
+and only the output units that show one of them are made again (plan.OutputPlan);
 anything else makes a new model and plan, as a clean build does."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from digest.content import Article, FileRecord
 from digest.depends import HashMemo, fingerprint_bytes, iso, shown_bytes
 from digest.errors import Diagnostic
 from digest.model import ArticlePage, Selection, Site, patch_site, shape
-from digest.render import Output, OutputPlan
+from digest.plan import Output, OutputPlan
 from digest.search.indexer import Document, Documents
 from digest.snapshot import freeze, thaw
 from digest.snapshot import load as load_snapshot

@@ -3,7 +3,7 @@
 What `digest serve` keeps in memory, a CLI build keeps here: when an edit leaves every
 article's shape as it was (model.shape), the model is restored from the snapshot and
 patched (model.patch_site) instead of made again, and only the output units that show an
-edited article are made (render.OutputPlan) — the model and the listing of outputs were
+edited article are made (plan.OutputPlan) — the model and the listing of outputs were
 two fifths of a body edit at 10,000 articles.
 
 The snapshot holds plain values: pages by position, articles by the file they come from
@@ -37,7 +37,7 @@ from digest.model import (
     TopicPage,
     reading_minutes,
 )
-from digest.render import OutputPlan, SavedPlan
+from digest.plan import OutputPlan, SavedPlan
 from digest.state import VERSION, code_fingerprint, no_gc_pauses
 
 FILE = "snapshot"

@@ -40,7 +40,7 @@ from digest.errors import Diagnostic
 if TYPE_CHECKING:
     from digest.depends import HashMemo
     from digest.model import Site
-    from digest.render import OutputPlan
+    from digest.plan import OutputPlan
     from digest.search.indexer import Documents
 
 VERSION = 1
