@@ -120,8 +120,10 @@ def output_plan(site: Site, urls: Urls, salt: bytes, kept: KeptState | None,
         if restored is not None:
             assert state is not None
             try:
+                # (no unit is made yet: the saved files are every output's)
+                assert plan.saved is not None
                 plan.fingerprints = {relative: state.outputs[relative]
-                                     for relative, _, _ in plan.files()}
+                                     for relative in plan.saved.files}
             except KeyError:  # an output the last build did not make: make them all
                 plan = None
         if plan is not None:
