@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -78,38 +78,27 @@ class MarkdownCache:
                 self.db = None
         return self
 
-    def render(self, bodies: Sequence[str], render: Renderer) -> list[str]:
-        """The keys of `bodies`, each rendered (from the store where possible)."""
-        return [key for key, _ in self.render_later(bodies, render)()]
+    def known(self, keys: Iterable[str]) -> dict[str, RenderedMarkdown]:
+        """Renderings of `keys` this session holds or the store has."""
+        found = {key: self.loaded[key] for key in keys if key in self.loaded}
+        found.update(self.select(sorted({key for key in keys if key not in found})))
+        return found
 
-    def render_later(self, bodies: Sequence[str], render: Renderer
-                     ) -> Callable[[], list[tuple[str, RenderedMarkdown]]]:
-        """Start rendering `bodies` (a renderer with worker processes submits them at
-        once) and return what finishes it: (key, rendering) of each body in order. The
-        caller works meanwhile."""
-        keys = [cache_key(body) for body in bodies]
+    def add(self, keys: Iterable[str], fresh: Mapping[str, RenderedMarkdown]) -> None:
+        """Mark `keys` used by this build and store the renderings made just now."""
         self.used.update(keys)
-        known = {key: self.loaded[key] for key in keys if key in self.loaded}
-        known.update(self.select(sorted({key for key in keys if key not in known})))
-        missing = {key: i for i, key in enumerate(keys) if key not in known}
-        started = render([bodies[i] for i in missing.values()])
-
-        def finish() -> list[tuple[str, RenderedMarkdown]]:
-            fresh = dict(zip(missing, started, strict=True))
-            known.update(fresh)
-            if self.db is None:
-                self.loaded.update(fresh)
-            elif fresh:
-                try:
-                    self.db.executemany("INSERT OR REPLACE INTO markdown VALUES (?, ?, ?, ?)",
-                                        [(key, r.html, r.text, r.first_paragraph)
-                                         for key, r in fresh.items()])
-                    self.db.commit()  # worker processes read them with connections of their own
-                except sqlite3.Error:
-                    self.close(prune=False)
-                    self.loaded.update(known)  # a memory store from here on
-            return [(key, known[key]) for key in keys]
-        return finish
+        if not fresh:
+            return
+        if self.db is not None:
+            try:
+                self.db.executemany("INSERT OR REPLACE INTO markdown VALUES (?, ?, ?, ?)",
+                                    [(key, r.html, r.text, r.first_paragraph)
+                                     for key, r in fresh.items()])
+                self.db.commit()  # worker processes read them with connections of their own
+                return
+            except sqlite3.Error:
+                self.close(prune=False)  # a memory store from here on
+        self.loaded.update(fresh)
 
     def select(self, keys: Sequence[str]) -> dict[str, RenderedMarkdown]:
         """Stored renderings of `keys` (those the database has)."""
@@ -139,12 +128,9 @@ class MarkdownCache:
         return found
 
     def worker_select(self, key: str) -> RenderedMarkdown | None:
-        global _WORKER_DB
-        if self.folder is None or self.db is None:
+        if self.db is None:
             return None  # a memory store: what the parent had, the worker inherited
-        if _WORKER_DB is None or _WORKER_DB[0] != os.getpid():
-            _WORKER_DB = (os.getpid(), sqlite3.connect(self.folder / FILE_NAME))
-        return stored(_WORKER_DB[1], [key]).get(key)
+        return stored_in(self.folder, [key]).get(key)
 
     def keep(self, keys: Iterable[str]) -> None:
         """Mark bodies still in use, though not rendered this session."""
@@ -187,8 +173,29 @@ def stored(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, RenderedMar
     return found
 
 
+def stored_in(folder: Path | None, keys: Sequence[str]) -> dict[str, RenderedMarkdown]:
+    """What the store in `folder` has of `keys`, read by a forked worker through a
+    connection of its own (none at all when the store cannot be read)."""
+    global _WORKER_DB
+    if folder is None or not keys:
+        return {}
+    try:
+        if _WORKER_DB is None or _WORKER_DB[0] != os.getpid():
+            _WORKER_DB = (os.getpid(), sqlite3.connect(folder / FILE_NAME))
+        return stored(_WORKER_DB[1], keys)
+    except sqlite3.Error:
+        return {}
+
+
 def render_cached(folder: Path | None, bodies: Sequence[str], render: Renderer
                   ) -> list[RenderedMarkdown]:
     """One-shot form: render `bodies` through the cache in `folder`."""
+    keys = [cache_key(body) for body in bodies]
     with MarkdownCache(folder) as session:
-        return [session.get(key) for key in session.render(bodies, render)]
+        known = session.known(keys)
+        missing = {key: body for key, body in zip(keys, bodies, strict=True)
+                   if key not in known}
+        fresh = dict(zip(missing, render(list(missing.values())), strict=True))
+        session.add(keys, fresh)
+        known.update(fresh)
+        return [known[key] for key in keys]

@@ -9,15 +9,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 from slugify import slugify
 
-from digest.cache import MarkdownCache
+from digest.cache import MarkdownCache, cache_key, stored_in
 from digest.config import Config
 from digest.errors import Diagnostic, Diagnostics
 from digest.fields import FieldReader
@@ -34,9 +36,9 @@ EVENT_TYPES = ("ipo", "earnings", "acquisition", "restructuring", "regulation", 
 COMPANY_KEYS = ("name", "aliases", "tickers", "sector", "headquarters", "founded", "website",
                 "parent")
 TOPIC_KEYS = ("name", "aliases", "description")
-# Worker processes pay off only past this many bodies (fork + pickling costs ~0.1 s).
+# Worker processes pay off only past this many files (fork + pickling costs ~0.1 s).
 PARALLEL_THRESHOLD = 200
-BATCH = 2000  # files read and rendered together
+CHUNK = 50  # files a worker parses at a time
 IGNORED = (".", "_")  # names of content files and folders that are not published
 MAX_MENTIONS = 50  # tags or companies of one article
 SLUG_MAX = 200  # characters of an article's slug (a file name holds 255 bytes)
@@ -210,29 +212,6 @@ def decode_text(data: bytes, shown: str, diagnostics: Diagnostics) -> str | None
     return None
 
 
-class BodyRenderer:
-    """Renders batches of Markdown bodies, through one pool of worker processes when the
-    site is large (forked once, before the site's data fills memory)."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.pool: ProcessPoolExecutor | None = None
-
-    def __call__(self, bodies: Sequence[str]) -> Iterable[RenderedMarkdown]:
-        """The renderings, lazily: with a pool every body is submitted now and the
-        caller collects them when it has done its own work."""
-        if len(bodies) < PARALLEL_THRESHOLD // 4 or self.total < PARALLEL_THRESHOLD \
-                or (os.cpu_count() or 1) < 2:
-            return map(render_markdown, bodies)
-        if self.pool is None:  # forked only when there is enough to render
-            self.pool = ProcessPoolExecutor()
-        return self.pool.map(render_markdown, bodies, chunksize=32)
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
-
-
 @dataclass(frozen=True)
 class FileRecord:
     """What one content file gave last time, reused while its bytes are the same."""
@@ -304,22 +283,8 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
                 continue
         # New files are read with their batch: a cold build never holds all their bytes.
         to_parse.append((kind, path, shown, stat, data))
-    renderer = BodyRenderer(len(to_parse))
-    try:
-        # Batches keep memory flat: each file is validated as soon as it is parsed (its
-        # YAML nodes and position maps are freed at once) and Markdown sources live
-        # only until their batch is rendered. Workers render one batch while this
-        # process parses the next.
-        pending: Callable[[], list[tuple[str, FileRecord]]] | None = None
-        for start in range(0, len(to_parse), BATCH):
-            batch = read_batch(to_parse[start:start + BATCH], config, bodies, renderer)
-            if pending is not None:
-                records.update(pending())
-            pending = batch
-        if pending is not None:
-            records.update(pending())
-    finally:
-        renderer.close()
+    for parsed in parse_all(to_parse, config, bodies):
+        records.update((shown, record) for shown, record, _ in parsed)
     content = Content()
     for _, _, shown in files:
         record = records.get(shown)
@@ -361,13 +326,57 @@ Entry = Article | CompanyEntry | TopicEntry
 
 
 Stat = tuple[int, int]  # a file's mtime_ns and size
+_Chunk = list[tuple[str, Path, str, Stat, bytes | None]]  # (kind, path, shown, stat, bytes)
 
 
-def read_batch(files: list[tuple[str, Path, str, Stat, bytes | None]],
-               config: Config, bodies: MarkdownCache, renderer: BodyRenderer
-               ) -> Callable[[], list[tuple[str, FileRecord]]]:
-    """Parse and validate a batch of files and start rendering their bodies; returns
-    what waits for the bodies and makes the files' records."""
+Parsed = tuple[str, FileRecord, RenderedMarkdown | None]  # the body, if rendered now
+Lookup = Callable[[Sequence[str]], Mapping[str, RenderedMarkdown]]
+
+
+def parse_all(files: list[tuple[str, Path, str, Stat, bytes | None]], config: Config,
+              bodies: MarkdownCache) -> Iterator[list[Parsed]]:
+    """Parse, validate and render `files` in chunks, in order; each chunk's bodies are
+    stored as it arrives. A large site is parsed by one worker process per core, each
+    doing whole files (YAML, validation and Markdown): this process only collects, so
+    it never becomes the step's bottleneck. Chunks in flight are bounded: memory stays
+    flat however many files there are."""
+    chunks = [files[start:start + CHUNK] for start in range(0, len(files), CHUNK)]
+    workers = os.cpu_count() or 1
+    if len(files) < PARALLEL_THRESHOLD or workers < 2:
+        made: Iterable[list[Parsed]] = (parse_files(chunk, config, bodies.known)
+                                        for chunk in chunks)
+    else:
+        store = bodies.folder if bodies.db is not None else None
+        made = in_order(ProcessPoolExecutor(workers), partial(parse_in_worker, config=config,
+                                                              store=store),
+                        chunks, window=4 * workers)
+    for parsed in made:
+        bodies.add([body_key(record.entry) for _, record, _ in parsed if record.entry],
+                   {body_key(record.entry): fresh for _, record, fresh in parsed
+                    if fresh is not None})
+        yield parsed
+
+
+def in_order(pool: ProcessPoolExecutor, work: Callable[[_Chunk], list[Parsed]],
+             chunks: list[_Chunk], window: int) -> Iterator[list[Parsed]]:
+    """`map(work, chunks)` through `pool`, with at most `window` chunks in flight."""
+    with pool:
+        pending: deque[Future[list[Parsed]]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(work, chunk))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def parse_in_worker(files: _Chunk, config: Config, store: Path | None) -> list[Parsed]:
+    return parse_files(files, config, partial(stored_in, store))
+
+
+def parse_files(files: _Chunk, config: Config, lookup: Lookup) -> list[Parsed]:
+    """Each file's record: its entry validated and its body rendered (or found in the
+    store through `lookup`), and the renderings made here."""
     parsed: list[tuple[str, Stat, str, Entry | None, Diagnostics, str]] = []
     for kind, path, shown, stat, data in files:
         found = Diagnostics()
@@ -386,17 +395,20 @@ def read_batch(files: list[tuple[str, Path, str, Stat, bytes | None]],
                      else read_company(reader) if kind == "companies" else read_topic(reader))
             body = matter.body
         parsed.append((shown, stat, file_sha(data), entry, found, body))
-    rendered = bodies.render_later([body for *_, body in parsed], renderer)
-
-    def records() -> list[tuple[str, FileRecord]]:
-        made = []
-        for (shown, stat, sha, entry, found, _), (key, body) in zip(parsed, rendered(),
-                                                                     strict=True):
-            if entry is not None:
-                entry = with_body(entry, key, body, config, sha)
-            made.append((shown, FileRecord(*stat, sha, entry, tuple(found))))
-        return made
-    return records
+    # Topics show no body: only articles' and companies' are rendered.
+    keys = [cache_key(body) if isinstance(entry, Article | CompanyEntry) else ""
+            for _, _, _, entry, _, body in parsed]
+    known = dict(lookup(sorted({key for key in keys if key})))
+    made: list[Parsed] = []
+    for (shown, stat, sha, entry, found, body), key in zip(parsed, keys, strict=True):
+        fresh = None
+        if entry is not None and key:
+            rendering = known.get(key)
+            if rendering is None:
+                rendering = known[key] = fresh = render_markdown(body)
+            entry = with_body(entry, key, rendering, config, sha)
+        made.append((shown, FileRecord(*stat, sha, entry, tuple(found)), fresh))
+    return made
 
 
 def with_body(entry: Entry, key: str, body: RenderedMarkdown, config: Config,

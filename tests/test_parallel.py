@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,12 @@ import digest.content
 import digest.render
 from digest.build import build
 from digest.config import load_config
+from digest.markup import RenderedMarkdown, render_markdown
 from tests.test_safety import snapshot
 
 
-def build_to(root: Path, output: Path) -> dict[str, bytes]:
-    config = load_config(root, {"output_dir": str(output), "cache_dir": ""})
+def build_to(root: Path, output: Path, cache: str = "") -> dict[str, bytes]:
+    config = load_config(root, {"output_dir": str(output), "cache_dir": cache})
     result = build(config)
     assert result.files > 50
     return snapshot(output)
@@ -24,18 +26,35 @@ def test_worker_processes_produce_identical_output(tmp_path: Path, example_site:
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     serial = build_to(example_site, tmp_path / "serial")
     monkeypatch.setattr(digest.content, "PARALLEL_THRESHOLD", 2)
+    monkeypatch.setattr(digest.content, "CHUNK", 2)  # many chunks, collected in order
     monkeypatch.setattr(digest.render, "PARALLEL_THRESHOLD", 2)
     calls: list[int] = []
     from concurrent.futures import ProcessPoolExecutor as real_pool
 
-    def counting_pool() -> object:
-        calls.append(1)
+    def counting_pool(workers: int) -> object:
+        calls.append(workers)
         return real_pool(max_workers=2)
 
     monkeypatch.setattr(digest.content, "ProcessPoolExecutor", counting_pool)
     parallel = build_to(example_site, tmp_path / "parallel")
-    assert calls, "the parallel Markdown path must have run"
+    assert calls, "the parallel parsing path must have run"
     assert parallel == serial
+    # Workers that find bodies in the Markdown store (the build state gone, the store
+    # kept) and workers that render and hand them back to be stored give the same site.
+    cache = tmp_path / "cache"
+    assert build_to(example_site, tmp_path / "stored", str(cache)) == serial
+    shutil.rmtree(cache / "build")
+    rendered = tmp_path / "rendered.log"  # appended to by the forked workers
+
+    def logged_render(text: str) -> RenderedMarkdown:
+        with rendered.open("a") as log:
+            log.write("body\n")
+        return render_markdown(text)
+
+    monkeypatch.setattr(digest.content, "render_markdown", logged_render)
+    assert build_to(example_site, tmp_path / "stored-again", str(cache)) == serial
+    assert len(calls) == 3
+    assert not rendered.exists(), "every body came from the store"
 
 
 def test_a_template_error_in_the_workers_fails_the_build_and_keeps_the_site(
