@@ -43,3 +43,20 @@ def test_cached_rebuild_is_byte_identical(digest: RunDigest, example_site: Path)
     assert (example_site / ".digest-cache" / FILE_NAME).stat().st_size > 0
     assert digest("build", "-q", cwd=example_site).returncode == 0
     assert snapshot(example_site / "site") == first
+
+
+def test_compiled_templates_are_kept_and_follow_their_source(digest: RunDigest,
+                                                               example_site: Path) -> None:
+    """Jinja2's bytecode of every template goes to the cache folder; an edited template
+    is compiled again (the bytecode is keyed by its source), never served stale."""
+    assert digest("build", "-q", cwd=example_site).returncode == 0
+    kept = example_site / ".digest-cache" / "templates"
+    compiled = sorted(kept.iterdir())
+    assert len(compiled) >= 5, "article, topic, company, list and feed templates at least"
+    theme_about = (Path(__file__).parent.parent / "templates" / "base.html").read_text()
+    (example_site / "templates").mkdir(exist_ok=True)
+    (example_site / "templates" / "base.html").write_text(
+        theme_about.replace("</body>", "<p>edited base</p></body>", 1))
+    assert digest("build", "-q", cwd=example_site).returncode == 0
+    assert "<p>edited base</p>" in (example_site / "site" / "index.html").read_text()
+    assert sorted(kept.iterdir()) != compiled, "the edited template's bytecode was added"
