@@ -13,7 +13,8 @@ from pathlib import Path
 from digest.build import build
 from digest.cache import MarkdownCache
 from digest.config import Config
-from digest.content import Article, Mention, read_text
+from digest.content import read_text
+from digest.entries import Article, Mention
 from digest.errors import Diagnostic, Diagnostics
 from digest.frontmatter import parse_front_matter
 from digest.links import find_references, is_external, source_relative

@@ -17,7 +17,8 @@ from slugify import slugify
 
 from digest.cache import MarkdownCache
 from digest.config import Config
-from digest.content import CompanyEntry, TopicEntry, load_content
+from digest.content import load_content
+from digest.entries import CompanyEntry, TopicEntry
 from digest.errors import Diagnostics
 from digest.fields import parse_datetime
 from digest.frontmatter import load_yaml

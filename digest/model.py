@@ -15,7 +15,8 @@ from functools import cache
 from slugify import slugify as _slugify
 
 from digest.config import Config
-from digest.content import Article, CompanyEntry, Content, Event, Mention, TopicEntry
+from digest.content import Content
+from digest.entries import Article, CompanyEntry, Event, Mention, TopicEntry
 from digest.errors import Diagnostics, did_you_mean
 from digest.urls import (
     archive_month_path,

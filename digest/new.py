@@ -11,7 +11,8 @@ from slugify import slugify
 
 from digest.cache import MarkdownCache
 from digest.config import Config
-from digest.content import load_content, url_slug
+from digest.content import load_content
+from digest.entries import url_slug
 from digest.errors import BuildError, Diagnostic, Diagnostics, did_you_mean
 from digest.model import Resolver
 

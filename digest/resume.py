@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest.config import Config
-from digest.content import Article, FileRecord
+from digest.content import FileRecord
 from digest.depends import HashMemo, fingerprint_bytes, iso, shown_bytes
+from digest.entries import Article
 from digest.errors import Diagnostic
 from digest.model import ArticlePage, Selection, Site, patch_site, shape
 from digest.plan import Output, OutputPlan

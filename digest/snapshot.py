@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.config import Config
-from digest.content import Article
+from digest.entries import Article
 from digest.errors import Diagnostic
 from digest.model import (
     ArchiveMonth,

@@ -89,7 +89,7 @@ def unclash(articles: Path) -> int:
     import yaml
 
     sys.path.insert(0, str(REPO))
-    from digest.content import url_slug
+    from digest.entries import url_slug
 
     seen: set[tuple[str, str]] = set()
     fixed = 0

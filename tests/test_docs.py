@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from digest.config import SETTING_TYPES
-from digest.content import (
+from digest.entries import (
     ARTICLE_KEYS,
     COMPANY_KEYS,
     EVENT_KEYS,
