@@ -225,8 +225,8 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         salt = output_salt(config, settings, theme)
         urls = Urls(config.base_url)
         changed = changed_articles(state, records, settings, selection)
-        resumed = (kept_site(kept, state, changed, config) if kept is not None
-                   else restore(state, changed, config, settings, salt, urls)
+        resumed = (kept_site(kept, state, changed, config, memo) if kept is not None
+                   else restore(state, changed, config, settings, salt, urls, memo)
                    if output is not None else None)
         if resumed is None:
             found = Diagnostics()

@@ -307,19 +307,23 @@ def build_site(content: Content, config: Config, diagnostics: Diagnostics,
     return site
 
 
-def shape(article: Article) -> tuple[object, ...]:
+def shape(article: Article, with_tags: bool = True) -> tuple[object, ...]:
     """Every field of an article that `build_site` reads besides the title: where the
     article stands in the model (order, URL, what it is filed under, its events,
     whether it is published). Two articles of equal shape make models that differ
-    only in what the article itself shows."""
+    only in what the article itself shows. Without its tags: refile.py moves articles
+    between topics."""
     return (article.path, article.date, article.updated, article.slug, article.slug_position,
-            article.draft, article.tags, article.companies, article.events, article.aliases)
+            article.draft, article.tags if with_tags else (), article.companies,
+            article.events, article.aliases)
 
 
-def patch_site(site: Site, changed: list[Article]) -> list[CompanyPage] | None:
+def patch_site(site: Site, changed: list[Article], retagged: bool = False
+               ) -> list[CompanyPage] | None:
     """Put edited articles into a model kept from the last build (`digest serve`, or
     snapshot.py), in place of a new model, when each keeps its shape: an edited
-    sentence, headline, summary or source. Returns the companies whose timelines were
+    sentence, headline, summary or source (`retagged`: or its tags, once refile.py
+    has moved the articles between topics). Returns the companies whose timelines were
     made again (they hold headlines); None (and the model untouched) when an article
     changed shape."""
     pages = {page.article.path: page for page in site.articles}
@@ -327,7 +331,7 @@ def patch_site(site: Site, changed: list[Article]) -> list[CompanyPage] | None:
     for article in changed:
         old = pages[article.path].article if article.path in pages else \
             site.held_back[held[article.path]].article if article.path in held else None
-        if old is None or shape(old) != shape(article):
+        if old is None or shape(old, not retagged) != shape(article, not retagged):
             return None
     retitled: dict[int, CompanyPage] = {}
     for article in changed:

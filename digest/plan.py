@@ -6,18 +6,18 @@ the units that show one of them are made again."""
 
 from __future__ import annotations
 
-import math
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import cached_property, partial
 from operator import attrgetter
 from typing import Any
 
 from digest import depends
 from digest.feeds import FEED_FILES, Feed, company_feed, site_feed, topic_feed
 from digest.model import ArchiveYear, ArticlePage, CompanyPage, Site
+from digest.refile import Refiling
 from digest.urls import (
     ARCHIVE,
     COMPANIES,
@@ -87,28 +87,32 @@ Recipe = Callable[[], list[Output]]
 @dataclass(frozen=True)
 class SavedPlan:
     """A plan's units without their outputs, in columns (a few arrays pickle in a
-    fraction of the time of 25,000 small objects): each output's file, kind, template
-    and lastmod (a timestamp; NaN for none); where each unit's outputs start (the tail
-    is the last unit); the positions of the articles each unit shows."""
+    fraction of the time of 25,000 small objects): each output's site path, kind,
+    template and lastmod (ISO form, as the sitemap shows it; "" for none); where each
+    unit's outputs start (the tail is the last unit); the positions of the articles
+    each unit shows."""
 
-    files: list[str]
+    paths: list[str]
     kinds: list[str]
     templates: list[str]
-    lastmods: array[float]
+    moments: list[str]
     starts: array[int]  # unit u: outputs starts[u]:starts[u + 1]
     shows: array[int]
     show_starts: array[int]  # unit u: shows[show_starts[u]:show_starts[u + 1]]
 
+    @cached_property
+    def files(self) -> list[str]:
+        return [output_file(path) for path in self.paths]
+
     def outputs_of(self, unit: int) -> range:
         return range(self.starts[unit], self.starts[unit + 1])
 
-    def lastmods_of(self, unit: int) -> list[float | None]:
-        return [None if math.isnan(self.lastmods[n]) else self.lastmods[n]
-                for n in self.outputs_of(unit)]
+    def lastmods_of(self, unit: int) -> list[str]:
+        return self.moments[self.starts[unit]:self.starts[unit + 1]]
 
 
-def lastmods(outputs: Sequence[Output]) -> list[float | None]:
-    return [o.lastmod.timestamp() if o.lastmod else None for o in outputs]
+def lastmods(outputs: Sequence[Output]) -> list[str]:
+    return [o.lastmod.isoformat() if o.lastmod else "" for o in outputs]
 
 
 class OutputPlan:
@@ -125,6 +129,11 @@ class OutputPlan:
         self.site = site
         self.urls = urls
         self.shows = depends.Depends(site, memo, every_card=saved is None)
+        # unit numbers: each article's page (by position), each topic's list pages and
+        # feed, the topic index (what a re-tagged article changes: refile.py)
+        self.article_units: list[int] = []
+        self.topic_units: dict[str, list[int]] = {}
+        self.topics_unit = -1
         self.recipes = self.list_recipes()
         self.units: list[list[Output] | None] = []
         # per unit: positions (in site.articles) of the article pages it shows; arrays,
@@ -162,32 +171,31 @@ class OutputPlan:
 
     def save(self) -> SavedPlan:
         """The plan in columns, made units and saved ones alike (for snapshot.py)."""
-        files: list[str] = []
+        paths: list[str] = []
         kinds: list[str] = []
         templates: list[str] = []
-        moments: list[float] = []
+        moments: list[str] = []
         starts, shows, show_starts = array("i", [0]), array("i"), array("i", [0])
         for number, unit in enumerate([*self.units, self.tail]):
             shown = self.shown[number] if number < len(self.shown) else array("i")
             if unit is not None:
-                files += [output_file(o.site_path) for o in unit]
+                paths += [o.site_path for o in unit]
                 kinds += [o.kind for o in unit]
                 templates += [o.template for o in unit]
-                moments += [math.nan if m is None else m for m in lastmods(unit)]
+                moments += lastmods(unit)
                 shows.extend(shown)
             else:
                 assert self.saved is not None
                 span = self.saved.outputs_of(number)
-                files += self.saved.files[span.start:span.stop]
+                paths += self.saved.paths[span.start:span.stop]
                 kinds += self.saved.kinds[span.start:span.stop]
                 templates += self.saved.templates[span.start:span.stop]
-                moments += self.saved.lastmods[span.start:span.stop]
+                moments += self.saved.moments[span.start:span.stop]
                 bounds = self.saved.show_starts
                 shows.extend(self.saved.shows[bounds[number]:bounds[number + 1]])
-            starts.append(len(files))
+            starts.append(len(paths))
             show_starts.append(len(shows))
-        return SavedPlan(files, kinds, templates, array("d", moments), starts, shows,
-                         show_starts)
+        return SavedPlan(paths, kinds, templates, moments, starts, shows, show_starts)
 
     def files(self) -> list[tuple[str, str, str]]:
         """(file, kind, template) of every output, made or not."""
@@ -204,10 +212,18 @@ class OutputPlan:
         return found
 
     def make_tail(self) -> list[Output]:
-        """The sitemap lists every page with a lastmod; robots.txt comes last."""
-        self.make([number for number, unit in enumerate(self.units) if unit is None])
-        dated = [output for unit in self.units if unit for output in unit
-                 if output.lastmod is not None]
+        """The sitemap lists every page with a lastmod; robots.txt comes last. Units
+        not made are read from the saved plan (their lastmods as the sitemap shows
+        them), so a changed lastmod does not make every unit."""
+        dated: list[tuple[str, datetime]] = []
+        for number, unit in enumerate(self.units):
+            if unit is not None:
+                dated += [(o.site_path, o.lastmod) for o in unit if o.lastmod is not None]
+                continue
+            assert self.saved is not None
+            paths, moments = self.saved.paths, self.saved.moments
+            dated += [(paths[n], datetime.fromisoformat(moments[n]))
+                      for n in self.saved.outputs_of(number) if moments[n]]
         return [*sitemap_outputs(dated, self.urls), Output(ROBOTS, "other", "robots.txt", {})]
 
     def make(self, numbers: Iterable[int]) -> list[Output]:
@@ -238,20 +254,32 @@ class OutputPlan:
             made += self.tail
         return made
 
-    def refresh(self, edited: Sequence[ArticlePage]) -> list[Output]:
+    def refresh(self, edited: Sequence[ArticlePage], refiling: Refiling | None = None
+                ) -> list[Output]:
         """Make again the units that show an edited article (patched in place, same
-        shape); the outputs made again, whose fingerprints are due."""
+        shape), and after `refiling` (refile.py) those of the topics articles joined or
+        left and of the articles whose related list changed; the outputs made again,
+        whose fingerprints are due."""
         wanted = {self.position[id(page)] for page in edited}
         for page in edited:
             self.shows.refresh(page)
-        numbers = [number for number, shown in enumerate(self.shown)
-                   if not wanted.isdisjoint(shown)]
+        due = {number for number, shown in enumerate(self.shown)
+               if not wanted.isdisjoint(shown)}
+        if refiling is not None:
+            count = len(self.recipes)
+            self.recipes = self.list_recipes()  # (recipes of a list hold its pages)
+            assert len(self.recipes) == count, "refile.py keeps every list's pages"
+            due.add(self.topics_unit)
+            for slug in refiling.topics:
+                due.update(self.topic_units[slug])
+            due.update(self.article_units[position] for position in refiling.related)
+        numbers = sorted(due)
         before = [lastmods(unit) if unit is not None
                   else self.saved.lastmods_of(number) if self.saved is not None else []
                   for number, unit in ((n, self.units[n]) for n in numbers)]
         remade = self.make(numbers)
         after = [lastmods(unit) for unit in (self.units[n] for n in numbers) if unit]
-        if before != after:  # not with an unchanged shape, but the sitemap must never lag
+        if before != after:  # a re-tagged article moved a list's newest one
             self.tail = self.make_tail()
             remade += self.tail
         return remade
@@ -318,17 +346,23 @@ class OutputPlan:
                                    shows.card(page)) for alias in page.article.aliases]
 
         recipes = pages(HOME, site.articles, per_page, "list", "index.html", {})
+        self.article_units = list(range(len(recipes), len(recipes) + len(site.articles)))
         recipes += [article(page) for page in site.articles]
+        self.topics_unit = len(recipes)
         recipes.append(topics)
         for topic in site.topics:
+            start = len(recipes)
             recipes += pages(topic.url, topic.articles, per_page, "topic", "topic.html",
                              {"topic": topic}, depends.topic(topic))
+            self.topic_units[topic.slug] = list(range(start, len(recipes)))
         recipes += [companies, *(company(page) for page in site.companies)]
         recipes.append(archive)
         for value in site.years:
             recipes += year(value)
         recipes.append(feed(lambda: site_feed(site, urls)))
-        recipes += [feed(partial(topic_feed, page, site, urls)) for page in site.topics]
+        for page in site.topics:
+            self.topic_units[page.slug].append(len(recipes))
+            recipes.append(feed(partial(topic_feed, page, site, urls)))
         recipes += [feed(partial(company_feed, page, site, urls, EVENT_LABELS))
                     for page in site.companies]
         recipes += [aliases(page) for page in site.articles if page.article.aliases]
@@ -349,9 +383,10 @@ def feed_outputs(feed: Feed, shows: depends.Depends) -> list[Output]:
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org protocol)
 
 
-def sitemap_outputs(pages: list[Output], urls: Urls) -> list[Output]:
-    """sitemap.xml, or past 50,000 URLs a sitemap index over sitemap-N.xml files."""
-    entries = [(urls.absolute(o.site_path), o.lastmod) for o in pages]
+def sitemap_outputs(pages: list[tuple[str, datetime]], urls: Urls) -> list[Output]:
+    """sitemap.xml, or past 50,000 URLs a sitemap index over sitemap-N.xml files, of
+    (site path, lastmod) pairs."""
+    entries = [(urls.absolute(path), lastmod) for path, lastmod in pages]
     if len(entries) <= SITEMAP_LIMIT:
         return [Output(SITEMAP, "other", "sitemap.xml", {"entries": entries}, None,
                        shown_entries(entries))]

@@ -1,9 +1,10 @@
 """Taking up the last build's model and output plan instead of making them again
 (issue 8): serve's, kept in memory (state.KeptState), or the one the last CLI build saved
 (snapshot.py). When every changed file is an article that keeps its shape
-(model.shape), the edited articles are put into that model in place (model.patch_site)
-and only the output units that show one of them are made again (plan.OutputPlan);
-anything else makes a new model and plan, as a clean build does."""
+(model.shape), or that only moves between existing topics (refile.py), the edited
+articles are put into that model in place (model.patch_site) and only the output units
+that show one of them (or the lists they moved between) are made again
+(plan.OutputPlan); anything else makes a new model and plan, as a clean build does."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from digest.content import FileRecord
 from digest.depends import HashMemo, fingerprint_bytes, iso, shown_bytes
 from digest.entries import Article
 from digest.errors import Diagnostic
-from digest.model import ArticlePage, Selection, Site, patch_site, shape
+from digest.model import ArticlePage, RelatedMemo, Selection, Site, patch_site, shape
 from digest.plan import Output, OutputPlan
+from digest.refile import Refiling, plan_moves, refile
 from digest.search.indexer import Document, Documents
 from digest.snapshot import freeze, thaw
 from digest.snapshot import load as load_snapshot
@@ -33,9 +35,26 @@ class Resumed:
     site: Site
     notes: list[Diagnostic]  # what making it reported
     edited: list[ArticlePage]
-    retitled: bool  # a timeline was made again: the saved snapshot is out of date
+    retitled: bool  # a timeline was made again or articles were moved (refiling): the
+    # saved snapshot is out of date
     plan: OutputPlan | None = None  # the output plan restored with it (snapshot)
     ids: list[int] = field(default_factory=list)  # search ids by page (snapshot)
+    refiling: Refiling | None = None  # what moving re-tagged articles changed
+
+
+def put_in(site: Site, changed: list[Article], memo: RelatedMemo | None
+           ) -> tuple[bool, Refiling | None] | None:
+    """Put `changed` into `site` in place: re-tagged articles moved between topics
+    (refile.py), then every edited article patched in (model.patch_site). Whether a
+    timeline was made again, and the refiling; None (the model untouched) when a
+    new model is needed."""
+    moves = plan_moves(site, changed)
+    if moves is None:
+        return None
+    retitled = patch_site(site, changed, retagged=bool(moves))
+    if retitled is None:
+        return None
+    return bool(retitled), refile(site, moves, memo) if moves else None
 
 
 def changed_articles(state: State | None, records: Mapping[str, FileRecord], settings: str,
@@ -59,22 +78,25 @@ def changed_articles(state: State | None, records: Mapping[str, FileRecord], set
 
 
 def kept_site(kept: KeptState, state: State | None, changed: list[Article] | None,
-              config: Config) -> Resumed | None:
+              config: Config, memo: RelatedMemo | None) -> Resumed | None:
     """The model serve kept from its last build, with `changed` put in (in place) when
     each keeps its shape (model.shape); with what making it reported, the edited pages
     and whether a timeline was made again. None: build the model afresh."""
     site = kept.site
     if site is None or changed is None or state is None or kept.state is not state:
         return None
-    retitled = patch_site(site, changed)
-    if retitled is None:
+    patched = put_in(site, changed, memo)
+    if patched is None:
         return None
+    retitled, refiling = patched
     site.config = config  # equal settings; a new object for each build
-    return Resumed(site, kept.model_notes, edited_pages(site, changed), bool(retitled))
+    return Resumed(site, kept.model_notes, edited_pages(site, changed),
+                   retitled or refiling is not None, refiling=refiling)
 
 
 def restore(state: State | None, changed: list[Article] | None, config: Config,
-            settings: str, salt: bytes, urls: Urls) -> Resumed | None:
+            settings: str, salt: bytes, urls: Urls, memo: RelatedMemo | None
+            ) -> Resumed | None:
     """The model the last CLI build saved (snapshot.py), with `changed` put in: as
     `kept_site` does for serve."""
     folder = state_folder(config)
@@ -82,7 +104,8 @@ def restore(state: State | None, changed: list[Article] | None, config: Config,
         return None
     for article in changed:  # (before reading the snapshot: a new tag needs a new model)
         before = state.files[article.path].entry
-        if not isinstance(before, Article) or shape(before) != shape(article):
+        if not isinstance(before, Article) or \
+                shape(before, with_tags=False) != shape(article, with_tags=False):
             return None
     saved = load_snapshot(folder, state.snapshot_at)
     if saved is None or saved.settings != settings or saved.salt != salt:
@@ -92,16 +115,17 @@ def restore(state: State | None, changed: list[Article] | None, config: Config,
                                     if isinstance(record.entry, Article)})
     except KeyError:
         return None
-    retitled = patch_site(site, changed)
-    if retitled is None:
+    patched = put_in(site, changed, memo)
+    if patched is None:
         return None
+    retitled, refiling = patched
     try:
         plan = OutputPlan(site, urls, None, saved.plan)
     except ValueError:
         return None
     plan.salt = salt  # (equal to the snapshot's)
-    return Resumed(site, saved.notes, edited_pages(site, changed), bool(retitled), plan,
-                   saved.ids)
+    return Resumed(site, saved.notes, edited_pages(site, changed),
+                   retitled or refiling is not None, plan, saved.ids, refiling)
 
 
 def edited_pages(site: Site, changed: list[Article]) -> list[ArticlePage]:
@@ -129,7 +153,7 @@ def output_plan(site: Site, urls: Urls, salt: bytes, kept: KeptState | None,
                 plan = None
         if plan is not None:
             fingerprints = dict(plan.fingerprints)
-            for output in plan.refresh(edited):
+            for output in plan.refresh(edited, resumed.refiling if resumed else None):
                 fingerprints[output_file(output.site_path)] = fingerprint(salt, output)
             plan.salt, plan.fingerprints = salt, dict(fingerprints)
             return plan, fingerprints

@@ -139,7 +139,7 @@ def thaw(snapshot: Snapshot, config: Config, articles: Mapping[str, Article]) ->
 # memory peak of the whole build (+280 MiB). A company holds its whole timeline.
 CHUNKS = {"pages": 5_000, "companies": 10, "topics": 20, "years": 5, "held_back": 5_000,
           "notes": 5_000}
-PLAN_LISTS = ("files", "kinds", "templates")  # in chunks of 5,000
+PLAN_LISTS = ("paths", "kinds", "templates", "moments")  # in chunks of 5,000
 
 
 def save(folder: Path, snapshot: Snapshot) -> str:
@@ -150,7 +150,7 @@ def save(folder: Path, snapshot: Snapshot) -> str:
     plan = snapshot.plan
     skeleton = replace(snapshot, pages=[], companies=[], topics=[], years=[], held_back=[],
                        notes=[], by_source={},
-                       plan=replace(plan, files=[], kinds=[], templates=[]))
+                       plan=replace(plan, paths=[], kinds=[], templates=[], moments=[]))
     lists: list[tuple[list[Any], int]] = [(getattr(snapshot, name), size)
                                           for name, size in CHUNKS.items()]
     lists += [(getattr(plan, name), 5_000) for name in PLAN_LISTS]

@@ -312,10 +312,10 @@ def two_of_a_day(site: Site) -> Path:
 
 def test_serve_patches_its_model_for_edits_that_keep_its_shape(example_site: Path,
                                                               tmp_path: Path) -> None:
-    """An edited headline, summary or sentence goes into serve's kept model in place;
-    an edit that moves the article in the model (its tags) makes a new one. Either way
-    the site equals a clean build, down to a company timeline that orders two articles
-    of one day by headline."""
+    """An edited headline, summary or sentence goes into serve's kept model in place,
+    and so does a move to another existing topic (refile.py); an edit that names a new
+    topic makes a new model. Either way the site equals a clean build, down to a
+    company timeline that orders two articles of one day by headline."""
     site = Site(example_site, random.Random(0), KeptState())
     folder = two_of_a_day(site)
     first = site.build(example_site / "site")
@@ -336,8 +336,15 @@ def test_serve_patches_its_model_for_edits_that_keep_its_shape(example_site: Pat
     same_as_clean("clean-body")
     site.edit(lambda m, b: ({**m, "tags": ["IPO"]}, b), folder / "second-of-the-day.md")
     retagged = site.build(example_site / "site")
-    assert retagged.site is not first.site, "a new model for a new shape"
+    assert retagged.site is first.site, "moved from cloud to IPO in the kept model"
+    assert {"topics/ipo/index.html", "topics/cloud/index.html",
+            "topics/index.html"} <= set(retagged.rendered)
     same_as_clean("clean-tags")
+    site.edit(lambda m, b: ({**m, "tags": ["IPO", "Quantum"]}, b),
+              folder / "second-of-the-day.md")
+    new_topic = site.build(example_site / "site")
+    assert new_topic.site is not first.site, "a new model for a new topic"
+    same_as_clean("clean-new-topic")
 
 
 def test_a_corrupt_or_foreign_state_is_ignored_with_a_note(example_site: Path,
@@ -401,10 +408,22 @@ def test_a_cli_edit_that_keeps_the_shape_restores_the_saved_model(
     site.build(example_site / "site")
     assert made == [1, 1], "made afresh"
     same_as_clean("clean-damaged")
+    saved = snapshot_file.stat().st_mtime_ns
     site.edit(lambda m, b: ({**m, "tags": ["IPO"]}, b), folder / "second-of-the-day.md")
-    site.build(example_site / "site")
-    assert made == [1, 1, 1], "a new shape: made afresh"
+    moved = site.build(example_site / "site")
+    assert made == [1, 1], "moved to another topic in the restored model"
+    assert "topics/ipo/index.html" in moved.rendered
+    assert snapshot_file.stat().st_mtime_ns != saved, "saved anew"
     same_as_clean("clean-tags")
+    site.edit(lambda m, b: (m, b + "Once more.\n"), folder / "second-of-the-day.md")
+    site.build(example_site / "site")
+    assert made == [1, 1], "the model saved after the move is taken up"
+    same_as_clean("clean-after-move")
+    site.edit(lambda m, b: ({**m, "tags": ["IPO", "Quantum"]}, b),
+              folder / "second-of-the-day.md")
+    site.build(example_site / "site")
+    assert made == [1, 1, 1], "a new topic: made afresh"
+    same_as_clean("clean-new-topic")
 
 
 @pytest.mark.parametrize("journal", ["records", "search"])

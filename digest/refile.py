@@ -1,0 +1,177 @@
+"""Re-tagged articles put into a kept model (issue 8): an edit that moves an article
+between topics that exist changes only the article, the lists of those topics and the
+related lists near it, so the model is patched instead of made again.
+
+Only that case is taken. Whatever could change more returns None, and the model is
+made afresh: a tag that names a company (it files the article under the company), a
+topic made or emptied, a topic whose most used spelling (its name) changes, a topic
+list that gains or loses a page, any other field of the article's shape changed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from digest.entries import Article, Mention
+from digest.model import (
+    ArticlePage,
+    RelatedMemo,
+    Site,
+    TopicPage,
+    assign_related,
+    shape,
+    slugify,
+)
+
+
+@dataclass
+class Refiling:
+    """What a patch by `refile` changed besides the articles themselves."""
+
+    topics: set[str]  # slugs of the topics an article joined or left
+    related: set[int]  # positions (in site.articles) whose related list changed
+
+
+@dataclass
+class Move:
+    page: ArticlePage
+    article: Article  # as edited
+    topics: list[TopicPage]  # the topics its tags name now, A-Z
+
+
+def refilable(old: Article, new: Article) -> bool:
+    """Whether the two differ in shape only in their tags."""
+    return old.tags != new.tags and shape(old, with_tags=False) == shape(new, with_tags=False)
+
+
+class Names:
+    """How model.Resolver maps a tag to a topic, read back from a finished model. It
+    knows every company name at once (a build meets unregistered ones one by one), so
+    it may see a company where a build saw a topic: it then declines."""
+
+    def __init__(self, site: Site) -> None:
+        self.company_keys: set[str] = set()
+        for company in site.companies:
+            self.company_keys.add(company.slug.casefold())
+            if company.entry is not None:
+                self.company_keys.update(name.casefold() for name in
+                                         (company.entry.name, *company.entry.aliases))
+        self.topic_keys: dict[str, TopicPage] = {}
+        for topic in site.topics:
+            if topic.entry is not None:
+                for name in (topic.slug, topic.entry.name, *topic.entry.aliases):
+                    self.topic_keys.setdefault(name.casefold(), topic)
+        self.by_slug = {topic.slug: topic for topic in site.topics}
+
+    def names_company(self, name: str) -> bool:
+        return name.casefold() in self.company_keys or slugify(name) in self.company_keys
+
+    def topic(self, mention: Mention) -> TopicPage | None:
+        """The topic a tag files under; None when it may be a company or a new topic."""
+        if self.names_company(mention.name):
+            return None
+        return self.topic_keys.get(mention.name.casefold()) \
+            or self.by_slug.get(slugify(mention.name) or "topic")
+
+    def topics(self, tags: tuple[Mention, ...]) -> list[TopicPage] | None:
+        found: dict[str, TopicPage] = {}
+        for mention in tags:
+            topic = self.topic(mention)
+            if topic is None:
+                return None
+            found.setdefault(topic.slug, topic)
+        return sorted(found.values(), key=lambda t: t.name.casefold())
+
+    def settled_name(self, topic: TopicPage, articles: list[Article]) -> str | None:
+        """An unregistered topic's name after the move: its most used spelling among
+        the tags of its articles (model.Resolver.settle_topic_names); None if unsure."""
+        spellings: Counter[str] = Counter()
+        for article in articles:
+            for mention in article.tags:
+                if self.topic(mention) is topic:
+                    spellings[mention.name] += 1
+                elif self.names_company(mention.name) and \
+                        slugify(mention.name) == topic.slug:
+                    return None  # counted by the build or not: cannot tell
+        return min(spellings, key=lambda s: (-spellings[s], s)) if spellings else None
+
+
+def plan_moves(site: Site, changed: list[Article]) -> list[Move] | None:
+    """The moves that put `changed` into `site` (empty: no article was re-tagged), or
+    None when the model must be made afresh. Changes nothing."""
+    pages = {page.article.path: page for page in site.articles}
+    retagged = [(pages[a.path], a) for a in changed
+                if a.path in pages and pages[a.path].article.tags != a.tags]
+    if not retagged:
+        return []
+    if any(not refilable(page.article, article) for page, article in retagged):
+        return None
+    names = Names(site)
+    moves = []
+    for page, article in retagged:
+        before, after = names.topics(page.article.tags), names.topics(article.tags)
+        # the tags read as the build read them, or not at all
+        if before is None or after is None or \
+                [id(t) for t in before] != [id(t) for t in page.topics]:
+            return None
+        moves.append(Move(page, article, after))
+    members = topic_members(site, moves)
+    per_page = site.config.per_page
+    edited = {id(move.page): move.article for move in moves}
+    # every topic named before or after: one the article stays in may be named by its
+    # spelling of the tag
+    touched = {id(topic): topic for move in moves for topic in (*move.page.topics,
+                                                                 *move.topics)}
+    for topic in touched.values():
+        now = members.get(topic, topic.articles)
+        if not now and topic.entry is None:
+            return None  # an unregistered topic left empty: a build drops it
+        if list_pages(len(now), per_page) != list_pages(len(topic.articles), per_page):
+            return None  # its list gains or loses a page
+        if topic.entry is None:
+            before_name = names.settled_name(topic, [p.article for p in topic.articles])
+            after_name = names.settled_name(topic, [edited.get(id(p), p.article) for p in now])
+            if before_name != topic.name or after_name != topic.name:
+                return None
+    return moves
+
+
+def list_pages(articles: int, per_page: int) -> int:
+    return max(1, -(-articles // per_page))  # as plan.paginate counts them
+
+
+def topic_members(site: Site, moves: list[Move]) -> dict[TopicPage, list[ArticlePage]]:
+    """The new article lists (newest first, as the model keeps them) of the topics
+    any move joins or leaves."""
+    position = {id(page): number for number, page in enumerate(site.articles)}
+    members: dict[TopicPage, list[ArticlePage]] = {}
+    for move in moves:
+        before = {id(t): t for t in move.page.topics}
+        after = {id(t): t for t in move.topics}
+        for key in before.keys() ^ after.keys():
+            topic = before.get(key) or after[key]
+            current = members.setdefault(topic, list(topic.articles))
+            if key in before:
+                current.remove(move.page)
+            else:
+                current.append(move.page)
+                current.sort(key=lambda page: position[id(page)])
+    return members
+
+
+def refile(site: Site, moves: list[Move], memo: RelatedMemo | None) -> Refiling:
+    """Apply `moves` (from plan_moves; the articles themselves are put in by
+    model.patch_site) and rank related articles again where the moves reach."""
+    members = topic_members(site, moves)
+    for move in moves:
+        move.page.topics = move.topics
+    for topic, now in members.items():
+        topic.articles = now
+    before = [page.related for page in site.articles]
+    assign_related(site.articles, site.companies, site.topics, site.config.related_count,
+                   memo)
+    related = {number for number, (page, old) in enumerate(zip(site.articles, before,
+                                                                strict=True))
+               if page.related != old}
+    site.resolver = None  # its tallies are the last build's
+    return Refiling({topic.slug for topic in members}, related)

@@ -1,0 +1,82 @@
+"""Re-tagged articles moved between topics in a kept or restored model (refile.py)
+give exactly the site a clean build gives: random re-taggings over topics named in
+several spellings (the name is the most used one), registered and not, lists of three
+articles a page (a move that adds or drops a page declines), tags naming a company
+(declines), related lists near the moved article. The test also checks that most
+moves were patched, not made afresh."""
+
+from __future__ import annotations
+
+import random
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+import digest.build
+from digest.model import build_site as real_build_site
+from digest.state import KeptState
+from tests.test_incremental import Site
+from tests.test_safety import snapshot
+
+SPELLINGS = ["Cloud", "Cloud", "cloud", "CLOUD", "AI", "AI", "ai", "Chips", "chips", "IPO",
+             "ipo", "Listing", "Fintech", "Fintech", "fintech"]  # the first spellings lead
+COMPANIES = ["Alibaba", "Tencent", "Baidu", "Ant Group"]
+STEPS = 24
+
+
+def make_project(root: Path, rng: random.Random) -> Site:
+    (root / "content/articles").mkdir(parents=True)
+    (root / "content/topics").mkdir()
+    (root / "content/topics/ipo.md").write_text(
+        "---\nname: IPO\naliases: [Listing]\n---\n", encoding="utf-8")
+    # a topic named as a company: which of the two a tag files under depends on the
+    # order a build meets them in
+    (root / "content/topics/ant-group.md").write_text("---\nname: Ant Group\n---\n",
+                                                      encoding="utf-8")
+    (root / "pyproject.toml").write_text(
+        '[tool.digest]\ntitle = "Refile"\nper_page = 4\nrelated_count = 3\n',
+        encoding="utf-8")
+    site = Site(root, rng)
+    for number in range(30):
+        # tags last: a new tag list moves no other key, so the article keeps its shape
+        site.write(root / f"content/articles/a{number:02}.md",
+                   {"title": f"Article {number}", "date": f"2024-0{1 + number % 9}-1{number % 10}",
+                    "companies": rng.sample(COMPANIES, rng.randint(1, 2)),
+                    "tags": rng.sample(SPELLINGS, rng.randint(1, 3))},
+                   f"Body of article {number}.\n")
+    return site
+
+
+def retag(matter: dict[str, object], body: str, tags: list[str]) -> tuple[dict[str, object], str]:
+    return {**matter, "tags": tags}, body
+
+
+@pytest.mark.parametrize(("seed", "serve"), [(1, False), (2, True), (3, False)])
+def test_moves_between_topics_equal_clean_builds(tmp_path: Path, seed: int, serve: bool,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed)
+    made: list[int] = []
+
+    def counting(*args: object, **kwargs: object) -> object:
+        made.append(1)
+        return real_build_site(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(digest.build, "build_site", counting)
+    site = make_project(tmp_path / "project", rng)
+    site.kept = KeptState() if serve else None
+    site.build(site.root / "site")
+    patched = 0
+    for step in range(STEPS):
+        path = site.pick()
+        tags = rng.sample(SPELLINGS, rng.randint(1, 3))
+        # now and then a company, or the topic named as one
+        tags += ["Alibaba"] if step % 8 == 7 else ["Ant Group"] if step % 8 == 3 else []
+        site.edit(partial(retag, tags=tags), path)
+        before = len(made)
+        site.build(site.root / "site")
+        patched += len(made) == before
+        site.build(tmp_path / f"clean-{step}", cache_dir="")
+        assert snapshot(site.root / "site") == snapshot(tmp_path / f"clean-{step}"), \
+            f"step {step}: {path.name} re-tagged"
+    assert patched >= STEPS // 4, f"only {patched} of {STEPS} moves patched the model"
