@@ -110,6 +110,26 @@ class SavedPlan:
     def lastmods_of(self, unit: int) -> list[str]:
         return self.moments[self.starts[unit]:self.starts[unit + 1]]
 
+    def carried(self, mapping: list[int | None]) -> SavedPlan:
+        """The units in a new order: unit n is the old unit mapping[n], or an empty
+        one (no outputs, shows nothing) for None (OutputPlan.carry_map)."""
+        paths: list[str] = []
+        kinds: list[str] = []
+        templates: list[str] = []
+        moments: list[str] = []
+        starts, shows, show_starts = array("i", [0]), array("i"), array("i", [0])
+        for old in mapping:
+            if old is not None:
+                span = slice(self.starts[old], self.starts[old + 1])
+                paths += self.paths[span]
+                kinds += self.kinds[span]
+                templates += self.templates[span]
+                moments += self.moments[span]
+                shows.extend(self.shows[self.show_starts[old]:self.show_starts[old + 1]])
+            starts.append(len(paths))
+            show_starts.append(len(shows))
+        return SavedPlan(paths, kinds, templates, moments, starts, shows, show_starts)
+
 
 def lastmods(outputs: Sequence[Output]) -> list[str]:
     return [o.lastmod.isoformat() if o.lastmod else "" for o in outputs]
@@ -125,7 +145,10 @@ class OutputPlan:
     unmade until they are needed."""
 
     def __init__(self, site: Site, urls: Urls, memo: depends.HashMemo | None = None,
-                 saved: SavedPlan | None = None) -> None:
+                 saved: SavedPlan | None = None, resized: dict[str, int] | None = None
+                 ) -> None:
+        """`saved`: the units of the last build's plan, not made until needed;
+        `resized`: topics whose lists changed page count since (slug → pages then)."""
         self.site = site
         self.urls = urls
         self.shows = depends.Depends(site, memo, every_card=saved is None)
@@ -133,6 +156,7 @@ class OutputPlan:
         # feed, the topic index (what a re-tagged article changes: refile.py)
         self.article_units: list[int] = []
         self.topic_units: dict[str, list[int]] = {}
+        self.topic_pages: dict[str, range] = {}  # a topic's list pages
         self.topics_unit = -1
         self.recipes = self.list_recipes()
         self.units: list[list[Output] | None] = []
@@ -150,6 +174,8 @@ class OutputPlan:
             self.make(range(len(self.recipes)))
             self.tail = self.make_tail()
             return
+        if resized:
+            saved = self.saved = saved.carried(self.carry_map(resized))
         if len(saved.starts) != len(self.recipes) + 2:
             raise ValueError("the saved plan is not this model's")
         self.units = [None] * len(self.recipes)
@@ -263,12 +289,13 @@ class OutputPlan:
         wanted = {self.position[id(page)] for page in edited}
         for page in edited:
             self.shows.refresh(page)
+        if refiling is not None:
+            self.recipes = self.list_recipes()  # (recipes of a list hold its pages)
+            if refiling.resized:
+                self.carry_over(self.carry_map(refiling.resized))
         due = {number for number, shown in enumerate(self.shown)
                if not wanted.isdisjoint(shown)}
         if refiling is not None:
-            count = len(self.recipes)
-            self.recipes = self.list_recipes()  # (recipes of a list hold its pages)
-            assert len(self.recipes) == count, "refile.py keeps every list's pages"
             due.add(self.topics_unit)
             for slug in refiling.topics:
                 due.update(self.topic_units[slug])
@@ -283,6 +310,31 @@ class OutputPlan:
             self.tail = self.make_tail()
             remade += self.tail
         return remade
+
+    def carry_map(self, resized: dict[str, int]) -> list[int | None]:
+        """For each unit of this plan, the unit of the plan before a refiling it
+        continues (the tail last); None for the pages of a list whose page count
+        changed, which are made again: the other units keep their order."""
+        blocks = sorted(((self.topic_pages[slug], pages) for slug, pages in resized.items()),
+                        key=lambda block: block[0].start)
+        mapping: list[int | None] = []
+        shift, at = 0, 0
+        for number in range(len(self.recipes) + 1):
+            while at < len(blocks) and number >= blocks[at][0].stop:
+                shift += len(blocks[at][0]) - blocks[at][1]
+                at += 1
+            inside = at < len(blocks) and number >= blocks[at][0].start
+            mapping.append(None if inside else number - shift)
+        return mapping
+
+    def carry_over(self, mapping: list[int | None]) -> None:
+        """Re-number this plan's units after a refiling changed a list's page count
+        (`carry_map`); the resized lists' units are left to be made."""
+        units, shown = self.units, self.shown
+        self.units = [None if old is None else units[old] for old in mapping[:-1]]
+        self.shown = [array("i") if old is None else shown[old] for old in mapping[:-1]]
+        if self.saved is not None:
+            self.saved = self.saved.carried(mapping)
 
     def list_recipes(self) -> list[Recipe]:
         site, urls, shows = self.site, self.urls, self.shows
@@ -355,6 +407,7 @@ class OutputPlan:
             recipes += pages(topic.url, topic.articles, per_page, "topic", "topic.html",
                              {"topic": topic}, depends.topic(topic))
             self.topic_units[topic.slug] = list(range(start, len(recipes)))
+            self.topic_pages[topic.slug] = range(start, len(recipes))
         recipes += [companies, *(company(page) for page in site.companies)]
         recipes.append(archive)
         for value in site.years:

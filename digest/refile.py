@@ -4,8 +4,9 @@ related lists near it, so the model is patched instead of made again.
 
 Only that case is taken. Whatever could change more returns None, and the model is
 made afresh: a tag that names a company (it files the article under the company), a
-topic made or emptied, a topic whose most used spelling (its name) changes, a topic
-list that gains or loses a page, any other field of the article's shape changed."""
+topic made or emptied, a topic whose most used spelling (its name) changes, any other
+field of the article's shape changed. A topic list that gains or loses a page is
+taken: the output plan carries its other units over (plan.OutputPlan.carry_map)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Refiling:
 
     topics: set[str]  # slugs of the topics an article joined or left
     related: set[int]  # positions (in site.articles) whose related list changed
+    resized: dict[str, int]  # topics whose list changed page count: slug → pages before
 
 
 @dataclass
@@ -116,7 +118,6 @@ def plan_moves(site: Site, changed: list[Article]) -> list[Move] | None:
             return None
         moves.append(Move(page, article, after))
     members = topic_members(site, moves)
-    per_page = site.config.per_page
     edited = {id(move.page): move.article for move in moves}
     # every topic named before or after: one the article stays in may be named by its
     # spelling of the tag
@@ -126,8 +127,6 @@ def plan_moves(site: Site, changed: list[Article]) -> list[Move] | None:
         now = members.get(topic, topic.articles)
         if not now and topic.entry is None:
             return None  # an unregistered topic left empty: a build drops it
-        if list_pages(len(now), per_page) != list_pages(len(topic.articles), per_page):
-            return None  # its list gains or loses a page
         if topic.entry is None:
             before_name = names.settled_name(topic, [p.article for p in topic.articles])
             after_name = names.settled_name(topic, [edited.get(id(p), p.article) for p in now])
@@ -163,6 +162,10 @@ def refile(site: Site, moves: list[Move], memo: RelatedMemo | None) -> Refiling:
     """Apply `moves` (from plan_moves; the articles themselves are put in by
     model.patch_site) and rank related articles again where the moves reach."""
     members = topic_members(site, moves)
+    per_page = site.config.per_page
+    resized = {topic.slug: list_pages(len(topic.articles), per_page)
+               for topic, now in members.items()
+               if list_pages(len(now), per_page) != list_pages(len(topic.articles), per_page)}
     for move in moves:
         move.page.topics = move.topics
     for topic, now in members.items():
@@ -174,4 +177,4 @@ def refile(site: Site, moves: list[Move], memo: RelatedMemo | None) -> Refiling:
                                                                 strict=True))
                if page.related != old}
     site.resolver = None  # its tallies are the last build's
-    return Refiling({topic.slug for topic in members}, related)
+    return Refiling({topic.slug for topic in members}, related, resized)

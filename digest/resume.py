@@ -9,7 +9,7 @@ that show one of them (or the lists they moved between) are made again
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from digest.config import Config
@@ -120,9 +120,11 @@ def restore(state: State | None, changed: list[Article] | None, config: Config,
         return None
     retitled, refiling = patched
     try:
-        plan = OutputPlan(site, urls, None, saved.plan)
+        plan = OutputPlan(site, urls, None, saved.plan, refiling.resized if refiling else None)
     except ValueError:
         return None
+    if refiling is not None:  # the plan is laid out for the new page counts already
+        refiling = replace(refiling, resized={})
     plan.salt = salt  # (equal to the snapshot's)
     return Resumed(site, saved.notes, edited_pages(site, changed),
                    retitled or refiling is not None, plan, saved.ids, refiling)
@@ -153,8 +155,12 @@ def output_plan(site: Site, urls: Urls, salt: bytes, kept: KeptState | None,
                 plan = None
         if plan is not None:
             fingerprints = dict(plan.fingerprints)
-            for output in plan.refresh(edited, resumed.refiling if resumed else None):
+            refiling = resumed.refiling if resumed else None
+            for output in plan.refresh(edited, refiling):
                 fingerprints[output_file(output.site_path)] = fingerprint(salt, output)
+            if refiling is not None and refiling.resized:  # the pages a list lost go
+                fingerprints = {relative: fingerprints[relative]
+                                for relative, _, _ in plan.files()}
             plan.salt, plan.fingerprints = salt, dict(fingerprints)
             return plan, fingerprints
     hashes = None

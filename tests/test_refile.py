@@ -1,9 +1,9 @@
 """Re-tagged articles moved between topics in a kept or restored model (refile.py)
 give exactly the site a clean build gives: random re-taggings over topics named in
-several spellings (the name is the most used one), registered and not, lists of three
-articles a page (a move that adds or drops a page declines), tags naming a company
-(declines), related lists near the moved article. The test also checks that most
-moves were patched, not made afresh."""
+several spellings (the name is the most used one), registered and not, lists of four
+articles a page (a move often adds or drops one: the plan's other units are carried
+over), tags naming a company (declines), related lists near the moved article. The test
+also checks that most moves were patched, not made afresh."""
 
 from __future__ import annotations
 
