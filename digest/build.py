@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from digest.cache import BodyLost, MarkdownCache
+from digest.collector import no_gc_pauses
 from digest.config import Config, current_time, default_theme_path
 from digest.content import (
     IGNORED,
@@ -72,7 +73,6 @@ from digest.state import (
     folder_identity,
     forget_state,
     load_state,
-    no_gc_pauses,
     save_state,
     scan_build,
     sorted_times,
@@ -211,10 +211,10 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         state = replace(state, outputs={}, search=None)  # other settings: reuse only parsing
     lap("load state")
     diagnostics = Diagnostics()
-    # With a state, the build makes the whole model from few new files: hundreds of
-    # thousands of long-lived objects and little garbage, which the cyclic collector
-    # would walk over and over (half of the time of an edit at 10,000 articles).
-    with no_gc_pauses(freeze=True) if state is not None else nullcontext(), \
+    # A build makes hundreds of thousands of long-lived objects and little garbage,
+    # which the cyclic collector would walk over and over (half of the time of an edit
+    # at 10,000 articles, a second of a cold build): paused until the end.
+    with no_gc_pauses(freeze=True), \
             nullcontext(store) if store else \
             MarkdownCache(config.cache_path, prune=kept is None) as store:
         memo = state.related if state is not None and state.related else RelatedMemo()

@@ -6,6 +6,7 @@ loading goes on so one run reports all of them.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections import deque
@@ -16,6 +17,7 @@ from functools import partial
 from pathlib import Path
 
 from digest.cache import MarkdownCache, cache_key, stored_in
+from digest.collector import before_fork
 from digest.config import Config
 from digest.entries import (
     Article,
@@ -262,8 +264,9 @@ def parse_all(files: list[tuple[str, Path, str, Stat, bytes | None]], config: Co
                                         for chunk in chunks)
     else:
         store = bodies.folder if bodies.db is not None else None
-        made = in_order(ProcessPoolExecutor(workers), partial(parse_in_worker, config=config,
-                                                              store=store),
+        before_fork()
+        made = in_order(ProcessPoolExecutor(workers, initializer=gc.enable),
+                        partial(parse_in_worker, config=config, store=store),
                         chunks, window=4 * workers)
     for parsed in made:
         bodies.add([body_key(record.entry) for _, record, _ in parsed if record.entry],

@@ -5,6 +5,7 @@ turns template failures into diagnostics pointing at the template file and line.
 from __future__ import annotations
 
 import email.utils
+import gc
 import multiprocessing
 import os
 import re
@@ -19,6 +20,7 @@ from typing import Any, Protocol, cast, runtime_checkable
 import jinja2
 
 from digest.cache import BodyLost, MarkdownCache
+from digest.collector import before_fork
 from digest.config import Config, default_theme_path
 from digest.content import display_path
 from digest.errors import Diagnostic, Diagnostics
@@ -248,7 +250,8 @@ def render_outputs(site: Site, urls: Urls, bodies: BodyResolver, outputs: list[O
     seen: set[Diagnostic] = set()
     try:
         if use_pool:
-            with multiprocessing.get_context("fork").Pool() as pool:
+            before_fork()
+            with multiprocessing.get_context("fork").Pool(initializer=gc.enable) as pool:
                 stream = pool.imap_unordered(_render_one, range(len(outputs)), chunksize=64)
                 collect(stream, outputs, sink, seen, progress)
         else:

@@ -17,10 +17,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from digest.build import build, prepare_twin
+from digest.collector import collect_frozen
 from digest.config import Config, load_config
 from digest.errors import Diagnostic, DigestError, UsageError
 from digest.model import Selection
-from digest.state import KeptState, collect_frozen
+from digest.state import KeptState
 
 EVENTS_PATH = "/__digest/events"
 # Injected into served pages only (never into built files): reload on a new build, show

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from digest.collector import no_gc_pauses
 from digest.config import Config
 from digest.entries import Article
 from digest.errors import Diagnostic
@@ -38,7 +39,7 @@ from digest.model import (
     reading_minutes,
 )
 from digest.plan import OutputPlan, SavedPlan
-from digest.state import VERSION, code_fingerprint, no_gc_pauses
+from digest.state import VERSION, code_fingerprint
 
 FILE = "snapshot"
 
@@ -169,7 +170,7 @@ def save(folder: Path, snapshot: Snapshot) -> str:
 def load(folder: Path, token: str) -> Snapshot | None:
     """The snapshot saved under `token`; None when there is none or another."""
     try:
-        with (folder / FILE).open("rb") as file, no_gc_pauses():
+        with (folder / FILE).open("rb") as file, no_gc_pauses(freeze=True):
             if pickle.load(file) != (VERSION, code_fingerprint(), token):
                 return None
             snapshot = pickle.load(file)

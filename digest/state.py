@@ -19,14 +19,12 @@ own builds write.
 from __future__ import annotations
 
 import bisect
-import gc
 import hashlib
 import os
 import pickle
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
@@ -34,6 +32,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from digest.collector import no_gc_pauses
 from digest.config import PYPROJECT, Config
 from digest.errors import Diagnostic
 
@@ -276,34 +275,8 @@ def state_paths(config: Config) -> tuple[Path, Path] | None:
     return (folder / "stamp", folder / "state") if folder is not None else None
 
 
-@contextmanager
-def no_gc_pauses(freeze: bool = False) -> Iterator[None]:
-    """Unpickling the state makes ~200,000 objects that all live on; the cyclic garbage
-    collector would walk them again and again as they appear (1.5 s instead of 0.16 s
-    at 10,000 articles). Nothing in a state refers to itself, so nothing is lost.
-    `freeze`: the objects made stay out of later collections too (a build's model, which
-    would cost one full walk of ~0.7 s once the collector is back); a long-running
-    process calls `collect_frozen()` when it is idle."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if freeze:
-            gc.freeze()
-        if was_enabled:
-            gc.enable()
-
-
-def collect_frozen() -> None:
-    """Free what earlier builds left frozen (their models hold reference cycles)."""
-    if gc.get_freeze_count():
-        gc.unfreeze()
-        gc.collect()
-
-
 def _load(path: Path) -> Any:
-    with path.open("rb") as file, no_gc_pauses():
+    with path.open("rb") as file, no_gc_pauses(freeze=True):
         header = pickle.load(file)
         if header != (VERSION, code_fingerprint()):
             raise ValueError("written by another version of digest")
@@ -337,7 +310,7 @@ def load_journal(path: Path, at: Journal) -> dict[Any, Any]:
     its state leaves a tail no state refers to)."""
     token, _, length = at
     entries: dict[Any, Any] = {}
-    with path.open("rb") as file, no_gc_pauses():
+    with path.open("rb") as file, no_gc_pauses(freeze=True):
         if pickle.load(file) != (VERSION, code_fingerprint(), token):
             raise ValueError(f"its {path.name} were written by another build")
         while file.tell() < length:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,9 +32,9 @@ def test_worker_processes_produce_identical_output(tmp_path: Path, example_site:
     calls: list[int] = []
     from concurrent.futures import ProcessPoolExecutor as real_pool
 
-    def counting_pool(workers: int) -> object:
+    def counting_pool(workers: int, initializer: Callable[[], object]) -> object:
         calls.append(workers)
-        return real_pool(max_workers=2)
+        return real_pool(max_workers=2, initializer=initializer)
 
     monkeypatch.setattr(digest.content, "ProcessPoolExecutor", counting_pool)
     parallel = build_to(example_site, tmp_path / "parallel")

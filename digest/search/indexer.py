@@ -8,6 +8,7 @@ that hold its terms, and the same site always gives the same bytes.
 from __future__ import annotations
 
 import bisect
+import gc
 import hashlib
 import json
 import math
@@ -24,6 +25,7 @@ from itertools import pairwise
 from typing import Any
 
 from digest.cache import MarkdownCache
+from digest.collector import before_fork
 from digest.model import ArticlePage, Site
 from digest.search.stemmer import pair_terms, stem_term, title_terms
 from digest.search.tokenizer import is_cjk, tokenize
@@ -170,7 +172,8 @@ def all_impacts(sources: list[Source], store: MarkdownCache) -> Iterable[dict[st
     _SOURCES, _STORE = sources, store
     try:
         if parallel:
-            with multiprocessing.get_context("fork").Pool() as pool:
+            before_fork()
+            with multiprocessing.get_context("fork").Pool(initializer=gc.enable) as pool:
                 yield from pool.imap(_impacts_of, range(len(sources)), chunksize=64)
         else:
             yield from map(_impacts_of, range(len(sources)))
@@ -349,7 +352,8 @@ def shard_files(shards: list[list[str]], postings: dict[str, array[int]]) -> Ite
     _POSTINGS = postings
     try:
         if use_workers(len(shards)):
-            with multiprocessing.get_context("fork").Pool() as pool:
+            before_fork()
+            with multiprocessing.get_context("fork").Pool(initializer=gc.enable) as pool:
                 yield from pool.imap(_shard_file, shards, chunksize=32)
         else:
             yield from map(_shard_file, shards)

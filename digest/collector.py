@@ -1,0 +1,48 @@
+"""When Python's cyclic garbage collector runs during a build. A build makes hundreds of
+thousands of long-lived objects and little cyclic garbage: the collector would walk
+them again and again as they appear, and forked workers that collect would walk (and
+so copy) everything they inherit."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def no_gc_pauses(freeze: bool = False) -> Iterator[None]:
+    """Unpickling the state makes ~200,000 objects that all live on; the cyclic garbage
+    collector would walk them again and again as they appear (1.5 s instead of 0.16 s
+    at 10,000 articles). Nothing in a state refers to itself, so nothing is lost.
+    `freeze`: the objects made stay out of later collections too (a build's model, which
+    would cost one full walk of ~0.7 s once the collector is back; a cold build at
+    10,000 articles spent 1 s collecting); a long-running process calls
+    `collect_frozen()` when it is idle."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
+def collect_frozen() -> None:
+    """Free what earlier builds left frozen (their models hold reference cycles)."""
+    if gc.get_freeze_count():
+        gc.unfreeze()
+        gc.collect()
+
+
+
+
+def before_fork() -> None:
+    """Before forking workers, which collect their own garbage (they start with
+    `gc.enable`): while the collector is paused, what they would inherit is frozen, or
+    their first collection would walk the parent's whole heap (a worker's CPU up by a
+    sixth in a cold build)."""
+    if not gc.isenabled():
+        gc.freeze()
