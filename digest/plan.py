@@ -39,6 +39,7 @@ from digest.urls import (
 YEAR_HEADLINES = 10
 ARCHIVE_PER_PAGE = 100
 MODIFIED_AT = attrgetter("modified_at")  # ArticlePage → its lastmod's timestamp, at C speed
+FIRST_FEED_FILE = next(iter(FEED_FILES.values()))  # a feed unit's key (feed_outputs)
 EVENT_LABELS = {"article": "Report", "ipo": "IPO", "earnings": "Earnings",
                 "acquisition": "Acquisition", "restructuring": "Restructuring",
                 "regulation": "Regulation", "funding": "Funding", "partnership": "Partnership",
@@ -145,10 +146,9 @@ class OutputPlan:
     unmade until they are needed."""
 
     def __init__(self, site: Site, urls: Urls, memo: depends.HashMemo | None = None,
-                 saved: SavedPlan | None = None, resized: dict[str, int] | None = None
-                 ) -> None:
+                 saved: SavedPlan | None = None, relaid: bool = False) -> None:
         """`saved`: the units of the last build's plan, not made until needed;
-        `resized`: topics whose lists changed page count since (slug → pages then)."""
+        `relaid`: a refiling added, dropped or resized units since (refile.py)."""
         self.site = site
         self.urls = urls
         self.shows = depends.Depends(site, memo, every_card=saved is None)
@@ -158,6 +158,10 @@ class OutputPlan:
         self.topic_units: dict[str, list[int]] = {}
         self.topic_pages: dict[str, range] = {}  # a topic's list pages
         self.topics_unit = -1
+        self.keys: list[str] = []  # each unit's first site path (list_recipes)
+        # after a refiling re-laid the units: the new ones, and whether any were dropped
+        self.unmatched: set[int] = set()
+        self.dropped = False
         self.recipes = self.list_recipes()
         self.units: list[list[Output] | None] = []
         # per unit: positions (in site.articles) of the article pages it shows; arrays,
@@ -174,8 +178,9 @@ class OutputPlan:
             self.make(range(len(self.recipes)))
             self.tail = self.make_tail()
             return
-        if resized:
-            saved = self.saved = saved.carried(self.carry_map(resized))
+        if relaid:
+            old_keys = [saved.paths[saved.starts[unit]] for unit in range(len(saved.starts) - 2)]
+            saved = self.saved = saved.carried(self.carry_map(old_keys))
         if len(saved.starts) != len(self.recipes) + 2:
             raise ValueError("the saved plan is not this model's")
         self.units = [None] * len(self.recipes)
@@ -290,46 +295,43 @@ class OutputPlan:
         for page in edited:
             self.shows.refresh(page)
         if refiling is not None:
+            old_keys = self.keys
             self.recipes = self.list_recipes()  # (recipes of a list hold its pages)
-            if refiling.resized:
-                self.carry_over(self.carry_map(refiling.resized))
+            if refiling.relaid:
+                self.carry_over(self.carry_map(old_keys))
         due = {number for number, shown in enumerate(self.shown)
                if not wanted.isdisjoint(shown)}
         if refiling is not None:
             due.add(self.topics_unit)
             for slug in refiling.topics:
-                due.update(self.topic_units[slug])
+                due.update(self.topic_units.get(slug, ()))
             due.update(self.article_units[position] for position in refiling.related)
+        due |= self.unmatched
         numbers = sorted(due)
         before = [lastmods(unit) if unit is not None
                   else self.saved.lastmods_of(number) if self.saved is not None else []
                   for number, unit in ((n, self.units[n]) for n in numbers)]
         remade = self.make(numbers)
         after = [lastmods(unit) for unit in (self.units[n] for n in numbers) if unit]
-        if before != after:  # a re-tagged article moved a list's newest one
+        if before != after or self.dropped:  # (a re-tagged article moved a list's newest)
             self.tail = self.make_tail()
             remade += self.tail
+        self.unmatched, self.dropped = set(), False
         return remade
 
-    def carry_map(self, resized: dict[str, int]) -> list[int | None]:
-        """For each unit of this plan, the unit of the plan before a refiling it
-        continues (the tail last); None for the pages of a list whose page count
-        changed, which are made again: the other units keep their order."""
-        blocks = sorted(((self.topic_pages[slug], pages) for slug, pages in resized.items()),
-                        key=lambda block: block[0].start)
-        mapping: list[int | None] = []
-        shift, at = 0, 0
-        for number in range(len(self.recipes) + 1):
-            while at < len(blocks) and number >= blocks[at][0].stop:
-                shift += len(blocks[at][0]) - blocks[at][1]
-                at += 1
-            inside = at < len(blocks) and number >= blocks[at][0].start
-            mapping.append(None if inside else number - shift)
-        return mapping
+    def carry_map(self, old_keys: list[str]) -> list[int | None]:
+        """For each unit of this plan (the tail last), the unit of the plan before a
+        refiling with its key, or None for a new one (`unmatched`, made again);
+        `dropped` when an old unit has no successor (the sitemap changes)."""
+        at = {key: number for number, key in enumerate(old_keys)}
+        mapping = [at.get(key) for key in self.keys]
+        self.unmatched = {number for number, old in enumerate(mapping) if old is None}
+        self.dropped = len(mapping) - len(self.unmatched) < len(old_keys)
+        return [*mapping, len(old_keys)]
 
     def carry_over(self, mapping: list[int | None]) -> None:
-        """Re-number this plan's units after a refiling changed a list's page count
-        (`carry_map`); the resized lists' units are left to be made."""
+        """Re-number this plan's units after a refiling re-laid them (`carry_map`); the
+        new ones are left to be made."""
         units, shown = self.units, self.shown
         self.units = [None if old is None else units[old] for old in mapping[:-1]]
         self.shown = [array("i") if old is None else shown[old] for old in mapping[:-1]]
@@ -337,8 +339,17 @@ class OutputPlan:
             self.saved = self.saved.carried(mapping)
 
     def list_recipes(self) -> list[Recipe]:
+        """Every unit's recipe, in the plan's order; `self.keys` gets each unit's key
+        (its first output's site path), by which a refiling carries units over."""
         site, urls, shows = self.site, self.urls, self.shows
         per_page = site.config.per_page
+        recipes: list[Recipe] = []
+        keys: list[str] = []
+
+        def add(key: str, recipe: Recipe) -> int:
+            recipes.append(recipe)
+            keys.append(key)
+            return len(recipes) - 1
 
         def listing(path: str, kind: str, template: str, p: Pagination,
                     context: dict[str, Any], subject: object = ()) -> Output:
@@ -350,10 +361,12 @@ class OutputPlan:
         # A list's pages are a unit each: an edited article remakes the one it is on.
         def pages(first: str, items: Sequence[ArticlePage], per: int, kind: str,
                   template: str, context: dict[str, Any], subject: object = ()
-                  ) -> list[Recipe]:
-            return [partial(lambda path, p: [listing(path, kind, template, p, context,
-                                                     subject)], path, p)
-                    for path, p in paginate(first, items, per)]
+                  ) -> range:
+            start = len(recipes)
+            for path, p in paginate(first, items, per):
+                add(path, partial(lambda path, p: [listing(path, kind, template, p, context,
+                                                           subject)], path, p))
+            return range(start, len(recipes))
 
         def article(page: ArticlePage) -> Recipe:
             return lambda: [Output(page.url, "article", "article.html", {"page": page},
@@ -364,7 +377,6 @@ class OutputPlan:
         def topics() -> list[Output]:
             return [Output(TOPICS, "list", "topics.html", {"topics": site.topics}, latest,
                            tuple(depends.topic(t) for t in site.topics))]
-
 
         def companies() -> list[Output]:
             return [Output(COMPANIES, "list", "companies.html", {"companies": site.companies},
@@ -378,50 +390,52 @@ class OutputPlan:
             return [Output(ARCHIVE, "list", "archive.html", {"years": site.years}, latest,
                            depends.archive_index(site.years))]
 
-        def year(value: ArchiveYear) -> list[Recipe]:
-            recipes: list[Recipe] = [lambda: [Output(
+        def year(value: ArchiveYear) -> None:
+            add(value.url, lambda: [Output(
                 value.url, "archive", "archive_year.html",
                 {"year": value, "headlines": YEAR_HEADLINES},
                 newest([p for m in value.months for p in m.articles]),
-                shows.archive_year(value, YEAR_HEADLINES))]]
+                shows.archive_year(value, YEAR_HEADLINES))])
             for month in value.months:
-                recipes += pages(month.url, month.articles, ARCHIVE_PER_PAGE, "archive",
-                                 "archive_month.html", {"year": value, "month": month},
-                                 (value.year, value.url, month.month, len(month.articles)))
-            return recipes
+                pages(month.url, month.articles, ARCHIVE_PER_PAGE, "archive",
+                      "archive_month.html", {"year": value, "month": month},
+                      (value.year, value.url, month.month, len(month.articles)))
 
-        def feed(make_feed: Callable[[], Feed]) -> Recipe:
-            return lambda: feed_outputs(make_feed(), shows)
+        def feed(folder: str, make_feed: Callable[[], Feed]) -> int:
+            return add(feed_path(folder, FIRST_FEED_FILE),
+                       lambda: feed_outputs(make_feed(), shows))
 
         def aliases(page: ArticlePage) -> Recipe:
             return lambda: [Output(alias, "other", "redirect.html", {"target": page}, None,
                                    shows.card(page)) for alias in page.article.aliases]
 
-        recipes = pages(HOME, site.articles, per_page, "list", "index.html", {})
-        self.article_units = list(range(len(recipes), len(recipes) + len(site.articles)))
-        recipes += [article(page) for page in site.articles]
-        self.topics_unit = len(recipes)
-        recipes.append(topics)
+        pages(HOME, site.articles, per_page, "list", "index.html", {})
+        self.article_units = [add(page.url, article(page)) for page in site.articles]
+        self.topics_unit = add(TOPICS, topics)
         for topic in site.topics:
-            start = len(recipes)
-            recipes += pages(topic.url, topic.articles, per_page, "topic", "topic.html",
-                             {"topic": topic}, depends.topic(topic))
-            self.topic_units[topic.slug] = list(range(start, len(recipes)))
-            self.topic_pages[topic.slug] = range(start, len(recipes))
-        recipes += [companies, *(company(page) for page in site.companies)]
-        recipes.append(archive)
+            self.topic_pages[topic.slug] = pages(topic.url, topic.articles, per_page,
+                                                 "topic", "topic.html", {"topic": topic},
+                                                 depends.topic(topic))
+            self.topic_units[topic.slug] = list(self.topic_pages[topic.slug])
+        add(COMPANIES, companies)
+        for listed in site.companies:
+            add(listed.url, company(listed))
+        add(ARCHIVE, archive)
         for value in site.years:
-            recipes += year(value)
-        recipes.append(feed(lambda: site_feed(site, urls)))
-        for page in site.topics:
-            self.topic_units[page.slug].append(len(recipes))
-            recipes.append(feed(partial(topic_feed, page, site, urls)))
-        recipes += [feed(partial(company_feed, page, site, urls, EVENT_LABELS))
-                    for page in site.companies]
-        recipes += [aliases(page) for page in site.articles if page.article.aliases]
+            year(value)
+        feed("", lambda: site_feed(site, urls))
+        for topic in site.topics:
+            self.topic_units[topic.slug].append(
+                feed(topic.url, partial(topic_feed, topic, site, urls)))
+        for listed in site.companies:
+            feed(listed.url, partial(company_feed, listed, site, urls, EVENT_LABELS))
+        for page in site.articles:
+            if page.article.aliases:
+                add(page.article.aliases[0], aliases(page))
         if site.config.search:
-            recipes.append(lambda: [Output(SEARCH, "other", "search.html", {})])
-        recipes.append(lambda: [Output(NOT_FOUND, "other", "404.html", {})])
+            add(SEARCH, lambda: [Output(SEARCH, "other", "search.html", {})])
+        add(NOT_FOUND, lambda: [Output(NOT_FOUND, "other", "404.html", {})])
+        self.keys = keys
         return recipes
 
 

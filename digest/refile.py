@@ -1,12 +1,14 @@
 """Re-tagged articles put into a kept model (issue 8): an edit that moves an article
-between topics that exist changes only the article, the lists of those topics and the
-related lists near it, so the model is patched instead of made again.
+between topics changes only the article, the lists of those topics (made or emptied
+ones too), the topic index and the related lists near it, so the model is patched
+instead of made again.
 
 Only that case is taken. Whatever could change more returns None, and the model is
 made afresh: a tag that names a company (it files the article under the company), a
-topic made or emptied, a topic whose most used spelling (its name) changes, any other
-field of the article's shape changed. A topic list that gains or loses a page is
-taken: the output plan carries its other units over (plan.OutputPlan.carry_map)."""
+topic whose most used spelling (its name) changes, a new topic whose URL something
+else claims, any other field of the article's shape changed. A topic made or emptied,
+or a list that gains or loses a page, is taken: the output plan carries its other
+units over by their keys (plan.OutputPlan.carry_map)."""
 
 from __future__ import annotations
 
@@ -23,15 +25,16 @@ from digest.model import (
     shape,
     slugify,
 )
+from digest.urls import topic_path
 
 
 @dataclass
 class Refiling:
     """What a patch by `refile` changed besides the articles themselves."""
 
-    topics: set[str]  # slugs of the topics an article joined or left
+    topics: set[str]  # slugs of the topics an article joined or left (made, emptied)
     related: set[int]  # positions (in site.articles) whose related list changed
-    resized: dict[str, int]  # topics whose list changed page count: slug → pages before
+    relaid: bool  # units were added or dropped: a topic made or emptied, a list resized
 
 
 @dataclass
@@ -64,16 +67,23 @@ class Names:
                 for name in (topic.slug, topic.entry.name, *topic.entry.aliases):
                     self.topic_keys.setdefault(name.casefold(), topic)
         self.by_slug = {topic.slug: topic for topic in site.topics}
+        self.created: dict[str, TopicPage] = {}  # topics the tags make, by slug
 
     def names_company(self, name: str) -> bool:
         return name.casefold() in self.company_keys or slugify(name) in self.company_keys
 
     def topic(self, mention: Mention) -> TopicPage | None:
-        """The topic a tag files under; None when it may be a company or a new topic."""
+        """The topic a tag files under (made, if new); None when it may be a company."""
         if self.names_company(mention.name):
             return None
-        return self.topic_keys.get(mention.name.casefold()) \
-            or self.by_slug.get(slugify(mention.name) or "topic")
+        found = self.topic_keys.get(mention.name.casefold())
+        if found is None:
+            slug = slugify(mention.name) or "topic"
+            found = self.by_slug.get(slug) or self.created.get(slug)
+            if found is None:
+                found = self.created[slug] = TopicPage(slug, mention.name, None,
+                                                       topic_path(slug))
+        return found
 
     def topics(self, tags: tuple[Mention, ...]) -> list[TopicPage] | None:
         found: dict[str, TopicPage] = {}
@@ -125,13 +135,25 @@ def plan_moves(site: Site, changed: list[Article]) -> list[Move] | None:
                                                                  *move.topics)}
     for topic in touched.values():
         now = members.get(topic, topic.articles)
-        if not now and topic.entry is None:
-            return None  # an unregistered topic left empty: a build drops it
-        if topic.entry is None:
-            before_name = names.settled_name(topic, [p.article for p in topic.articles])
-            after_name = names.settled_name(topic, [edited.get(id(p), p.article) for p in now])
-            if before_name != topic.name or after_name != topic.name:
+        if topic.entry is not None or not now:
+            continue  # registered: named by its file; emptied: dropped
+        after_name = names.settled_name(topic, [edited.get(id(p), p.article) for p in now])
+        if topic.slug in names.created:
+            if after_name is None:
                 return None
+            topic.name = after_name  # (a topic made here, not in the model yet)
+            continue
+        before_name = names.settled_name(topic, [p.article for p in topic.articles])
+        if before_name != topic.name or after_name != topic.name:
+            return None
+    if names.created:
+        claimed = {page.url for page in site.articles} | {company.url for company in
+                                                          site.companies}
+        claimed.update(alias for page in site.articles for alias in page.article.aliases)
+        if any(topic.url in claimed for topic in names.created.values()):
+            return None  # a URL clash, which a new model reports
+    for move in moves:  # (in the order of names now settled)
+        move.topics.sort(key=lambda t: t.name.casefold())
     return moves
 
 
@@ -163,13 +185,17 @@ def refile(site: Site, moves: list[Move], memo: RelatedMemo | None) -> Refiling:
     model.patch_site) and rank related articles again where the moves reach."""
     members = topic_members(site, moves)
     per_page = site.config.per_page
-    resized = {topic.slug: list_pages(len(topic.articles), per_page)
-               for topic, now in members.items()
-               if list_pages(len(now), per_page) != list_pages(len(topic.articles), per_page)}
+    relaid = any(list_pages(len(now), per_page) != list_pages(len(topic.articles), per_page)
+                 or not now or not topic.articles for topic, now in members.items())
     for move in moves:
         move.page.topics = move.topics
     for topic, now in members.items():
         topic.articles = now
+    if relaid:  # topics made join the model, unregistered ones emptied leave it
+        known = {id(topic) for topic in site.topics}
+        site.topics = sorted([*(t for t in site.topics if t.articles or t.entry is not None),
+                              *(t for t in members if id(t) not in known)],
+                             key=lambda t: (t.name.casefold(), t.slug))
     before = [page.related for page in site.articles]
     assign_related(site.articles, site.companies, site.topics, site.config.related_count,
                    memo)
@@ -177,4 +203,4 @@ def refile(site: Site, moves: list[Move], memo: RelatedMemo | None) -> Refiling:
                                                                 strict=True))
                if page.related != old}
     site.resolver = None  # its tallies are the last build's
-    return Refiling({topic.slug for topic in members}, related, resized)
+    return Refiling({topic.slug for topic in members}, related, relaid)

@@ -1,7 +1,7 @@
 """Taking up the last build's model and output plan instead of making them again
 (issue 8): serve's, kept in memory (state.KeptState), or the one the last CLI build saved
 (snapshot.py). When every changed file is an article that keeps its shape
-(model.shape), or that only moves between existing topics (refile.py), the edited
+(model.shape), or that only moves between topics (refile.py), the edited
 articles are put into that model in place (model.patch_site) and only the output units
 that show one of them (or the lists they moved between) are made again
 (plan.OutputPlan); anything else makes a new model and plan, as a clean build does."""
@@ -120,11 +120,12 @@ def restore(state: State | None, changed: list[Article] | None, config: Config,
         return None
     retitled, refiling = patched
     try:
-        plan = OutputPlan(site, urls, None, saved.plan, refiling.resized if refiling else None)
+        plan = OutputPlan(site, urls, None, saved.plan,
+                          refiling is not None and refiling.relaid)
     except ValueError:
         return None
     if refiling is not None:  # the plan is laid out for the new page counts already
-        refiling = replace(refiling, resized={})
+        refiling = replace(refiling, relaid=False)
     plan.salt = salt  # (equal to the snapshot's)
     return Resumed(site, saved.notes, edited_pages(site, changed),
                    retitled or refiling is not None, plan, saved.ids, refiling)
@@ -158,7 +159,7 @@ def output_plan(site: Site, urls: Urls, salt: bytes, kept: KeptState | None,
             refiling = resumed.refiling if resumed else None
             for output in plan.refresh(edited, refiling):
                 fingerprints[output_file(output.site_path)] = fingerprint(salt, output)
-            if refiling is not None and refiling.resized:  # the pages a list lost go
+            if refiling is not None and refiling.relaid:  # the units a plan lost go
                 fingerprints = {relative: fingerprints[relative]
                                 for relative, _, _ in plan.files()}
             plan.salt, plan.fingerprints = salt, dict(fingerprints)

@@ -313,8 +313,8 @@ def two_of_a_day(site: Site) -> Path:
 def test_serve_patches_its_model_for_edits_that_keep_its_shape(example_site: Path,
                                                               tmp_path: Path) -> None:
     """An edited headline, summary or sentence goes into serve's kept model in place,
-    and so does a move to another existing topic (refile.py); an edit that names a new
-    topic makes a new model. Either way the site equals a clean build, down to a
+    and so does a move to another topic, existing or new (refile.py); a tag naming a
+    company makes a new model. Either way the site equals a clean build, down to a
     company timeline that orders two articles of one day by headline."""
     site = Site(example_site, random.Random(0), KeptState())
     folder = two_of_a_day(site)
@@ -343,8 +343,15 @@ def test_serve_patches_its_model_for_edits_that_keep_its_shape(example_site: Pat
     site.edit(lambda m, b: ({**m, "tags": ["IPO", "Quantum"]}, b),
               folder / "second-of-the-day.md")
     new_topic = site.build(example_site / "site")
-    assert new_topic.site is not first.site, "a new model for a new topic"
+    assert new_topic.site is first.site, "a topic made in the kept model"
+    assert "topics/quantum/index.html" in new_topic.rendered
     same_as_clean("clean-new-topic")
+    site.edit(lambda m, b: ({**m, "tags": ["IPO", "Tencent"]}, b),
+              folder / "second-of-the-day.md")
+    company_tag = site.build(example_site / "site")
+    assert company_tag.site is not first.site, "a tag naming a company: a new model"
+    assert not (example_site / "site/topics/quantum").exists()
+    same_as_clean("clean-company-tag")
 
 
 def test_a_corrupt_or_foreign_state_is_ignored_with_a_note(example_site: Path,
@@ -422,8 +429,13 @@ def test_a_cli_edit_that_keeps_the_shape_restores_the_saved_model(
     site.edit(lambda m, b: ({**m, "tags": ["IPO", "Quantum"]}, b),
               folder / "second-of-the-day.md")
     site.build(example_site / "site")
-    assert made == [1, 1, 1], "a new topic: made afresh"
+    assert made == [1, 1], "a topic made in the restored model"
     same_as_clean("clean-new-topic")
+    site.edit(lambda m, b: ({**m, "tags": ["IPO", "Tencent"]}, b),
+              folder / "second-of-the-day.md")
+    site.build(example_site / "site")
+    assert made == [1, 1, 1], "a tag naming a company: made afresh"
+    same_as_clean("clean-company-tag")
 
 
 @pytest.mark.parametrize("journal", ["records", "search"])

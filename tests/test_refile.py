@@ -1,12 +1,13 @@
 """Re-tagged articles moved between topics in a kept or restored model (refile.py)
 give exactly the site a clean build gives: random re-taggings over topics named in
-several spellings (the name is the most used one), registered and not, lists of four
-articles a page (a move often adds or drops one: the plan's other units are carried
-over), tags naming a company (declines), related lists near the moved article. The test
-also checks that most moves were patched, not made afresh."""
+several spellings (the name is the most used one), registered and not, topics made and
+emptied, lists of four articles a page (a move often adds or drops one: the plan's
+other units are carried over), tags naming a company (declines), related lists near the
+moved article. The test also checks that most moves were patched, not made afresh."""
 
 from __future__ import annotations
 
+import os
 import random
 from functools import partial
 from pathlib import Path
@@ -20,7 +21,8 @@ from tests.test_incremental import Site
 from tests.test_safety import snapshot
 
 SPELLINGS = ["Cloud", "Cloud", "cloud", "CLOUD", "AI", "AI", "ai", "Chips", "chips", "IPO",
-             "ipo", "Listing", "Fintech", "Fintech", "fintech"]  # the first spellings lead
+             "ipo", "Listing", "Fintech", "Fintech", "fintech",  # the first spellings lead
+             "Quantum", "Space"]  # rare: topics made and emptied
 COMPANIES = ["Alibaba", "Tencent", "Baidu", "Ant Group"]
 STEPS = 24
 
@@ -66,17 +68,30 @@ def test_moves_between_topics_equal_clean_builds(tmp_path: Path, seed: int, serv
     site = make_project(tmp_path / "project", rng)
     site.kept = KeptState() if serve else None
     site.build(site.root / "site")
-    patched = 0
+    patched, made_topics, emptied_topics = 0, 0, 0
+    path = site.pick()
     for step in range(STEPS):
-        path = site.pick()
-        tags = rng.sample(SPELLINGS, rng.randint(1, 3))
-        # now and then a company, or the topic named as one
-        tags += ["Alibaba"] if step % 8 == 7 else ["Ant Group"] if step % 8 == 3 else []
+        old_tags = site.read(path)[0]["tags"]
+        assert isinstance(old_tags, list)
+        if step % 8 == 5:  # the same article, with a topic no article had
+            tags = [*old_tags, f"Theme {step}"]
+        elif step % 8 == 6:  # and without it again: the topic is emptied
+            tags = [tag for tag in old_tags if not tag.startswith("Theme")]
+        else:
+            path = site.pick()
+            tags = rng.sample(SPELLINGS, rng.randint(1, 3))
+            # now and then a company, or the topic named as one
+            tags += ["Alibaba"] if step % 8 == 7 else ["Ant Group"] if step % 8 == 3 else []
         site.edit(partial(retag, tags=tags), path)
-        before = len(made)
+        before, topics = len(made), set(os.listdir(site.root / "site/topics"))
         site.build(site.root / "site")
-        patched += len(made) == before
+        if len(made) == before:
+            patched += 1
+            now = set(os.listdir(site.root / "site/topics"))
+            made_topics += bool(now - topics)
+            emptied_topics += bool(topics - now)
         site.build(tmp_path / f"clean-{step}", cache_dir="")
         assert snapshot(site.root / "site") == snapshot(tmp_path / f"clean-{step}"), \
             f"step {step}: {path.name} re-tagged"
     assert patched >= STEPS // 4, f"only {patched} of {STEPS} moves patched the model"
+    assert made_topics and emptied_topics, "topics made and emptied by patches"
