@@ -95,3 +95,24 @@ def test_moves_between_topics_equal_clean_builds(tmp_path: Path, seed: int, serv
             f"step {step}: {path.name} re-tagged"
     assert patched >= STEPS // 4, f"only {patched} of {STEPS} moves patched the model"
     assert made_topics and emptied_topics, "topics made and emptied by patches"
+
+
+def test_every_unit_key_is_its_first_site_path(example_site: Path) -> None:
+    """Units are carried over a refiling by key: list_recipes must name each unit by
+    the site path of the first output its recipe makes."""
+    from digest.build import load
+    from digest.config import load_config
+    from digest.errors import Diagnostics
+    from digest.plan import OutputPlan
+    from digest.urls import Urls
+
+    (example_site / "content/articles/2023/aliased.md").write_text(
+        "---\ntitle: Aliased\ndate: 2023-05-02\naliases: [old/path/]\ntags: [cloud]\n---\n"
+        "Text.\n", encoding="utf-8")
+    config = load_config(example_site, {"cache_dir": ""})
+    site, _ = load(config, Diagnostics())
+    plan = OutputPlan(site, Urls(config.base_url))
+    firsts = [unit[0].site_path for unit in plan.units if unit]
+    assert len(firsts) == len(plan.keys) == len(plan.recipes)
+    assert plan.keys == firsts
+    assert "old/path/" in plan.keys and "feed.xml" in plan.keys
