@@ -107,8 +107,8 @@ def test_every_unit_key_is_its_first_site_path(example_site: Path) -> None:
     from digest.urls import Urls
 
     (example_site / "content/articles/2023/aliased.md").write_text(
-        "---\ntitle: Aliased\ndate: 2023-05-02\naliases: [old/path/, older/path/]\ntags: [cloud]\n---\n"
-        "Text.\n", encoding="utf-8")
+        "---\ntitle: Aliased\ndate: 2023-05-02\naliases: [old/path/, older/path/]\n"
+        "tags: [cloud]\n---\nText.\n", encoding="utf-8")
     config = load_config(example_site, {"cache_dir": ""})
     site, _ = load(config, Diagnostics())
     plan = OutputPlan(site, Urls(config.base_url))
