@@ -37,8 +37,6 @@ def collect_frozen() -> None:
         gc.collect()
 
 
-
-
 def before_fork() -> None:
     """Before forking workers, which collect their own garbage (they start with
     `gc.enable`): while the collector is paused, what they would inherit is frozen, or

@@ -124,7 +124,7 @@ def restore(state: State | None, changed: list[Article] | None, config: Config,
                           refiling is not None and refiling.relaid)
     except ValueError:
         return None
-    if refiling is not None:  # the plan is laid out for the new page counts already
+    if refiling is not None:  # the plan was carried over to the new units above
         refiling = replace(refiling, relaid=False)
     plan.salt = salt  # (equal to the snapshot's)
     return Resumed(site, saved.notes, edited_pages(site, changed),
