@@ -10,6 +10,7 @@ import pytest
 
 import digest.content
 import digest.render
+import digest.search.indexer
 from digest.build import build
 from digest.config import load_config
 from digest.markup import RenderedMarkdown, render_markdown
@@ -29,6 +30,9 @@ def test_worker_processes_produce_identical_output(tmp_path: Path, example_site:
     monkeypatch.setattr(digest.content, "PARALLEL_THRESHOLD", 2)
     monkeypatch.setattr(digest.content, "CHUNK", 2)  # many chunks, collected in order
     monkeypatch.setattr(digest.render, "PARALLEL_THRESHOLD", 2)
+    # the search index made a document a span, the spans joined in order
+    monkeypatch.setattr(digest.search.indexer, "PARALLEL_THRESHOLD", 2)
+    monkeypatch.setattr(digest.search.indexer, "SPANS", 1_000)
     calls: list[int] = []
     from concurrent.futures import ProcessPoolExecutor as real_pool
 

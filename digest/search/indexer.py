@@ -149,12 +149,29 @@ def source_impacts(source: Source, store: MarkdownCache) -> dict[str, int]:
 
 # Work shared with forked workers: set before the pool starts, never pickled.
 _SOURCES: list[Source] = []
+_IDS: list[int] = []
 _STORE: MarkdownCache | None = None
 
 
 def _impacts_of(index: int) -> dict[str, int]:
     assert _STORE is not None
     return source_impacts(_SOURCES[index], _STORE)
+
+
+def _postings_of(span: tuple[int, int]) -> dict[str, array[int]]:
+    """The postings of the sources in `span` (a range of `_SOURCES`, ids ascending)."""
+    assert _STORE is not None
+    postings: dict[str, array[int]] = {}
+    for index in range(*span):
+        identifier = _IDS[index]
+        # in id order every posting goes at the end: appended here, without a call each
+        for term, impact in source_impacts(_SOURCES[index], _STORE).items():
+            values = postings.get(term)
+            if values is None:
+                values = postings[term] = array("i")  # ids < 2^31 until the year 7700
+            values.append(identifier)
+            values.append(impact)
+    return postings
 
 
 def use_workers(count: int) -> bool:
@@ -253,18 +270,42 @@ def update_postings(sources: dict[int, Source], previous: IndexState | None,
             return postings, dirty
         except KeyError:  # an old body left the store: build afresh
             pass
-    postings = {}
-    ordered = sorted(sources.items(), key=lambda item: item[0])
-    for (identifier, _), impacts in zip(ordered, all_impacts([s for _, s in ordered], store),
-                                        strict=True):
-        # in id order every posting goes at the end: appended here, without a call each
-        for term, impact in impacts.items():
-            values = postings.get(term)
-            if values is None:
-                values = postings[term] = array("i")
-            values.append(identifier)
-            values.append(impact)
-    return postings, None
+    return fresh_postings(sorted(sources.items(), key=lambda item: item[0]), store), None
+
+
+SPANS = 16  # pieces the documents of a large site are indexed in, a worker each at a time
+
+
+def fresh_postings(ordered: list[tuple[int, Source]], store: MarkdownCache
+                   ) -> dict[str, array[int]]:
+    """Every document's postings, `ordered` by id. A large site is cut into spans of
+    consecutive documents whose postings workers make whole: the spans' arrays are then
+    joined in order (one `extend` per term and span), where handing each document's
+    impacts back cost the main process a call per posting (1.5 s at 10,000 articles)."""
+    global _SOURCES, _IDS, _STORE
+    count = len(ordered)
+    parallel = use_workers(count)
+    if not parallel:  # workers read the bodies they need from the store themselves
+        store.fetch(source.body for _, source in ordered)
+    _SOURCES, _IDS, _STORE = [s for _, s in ordered], [i for i, _ in ordered], store
+    try:
+        if not parallel:
+            return _postings_of((0, count))
+        size = -(-count // SPANS)
+        spans = [(start, min(start + size, count)) for start in range(0, count, size)]
+        postings: dict[str, array[int]] = {}
+        before_fork()
+        with multiprocessing.get_context("fork").Pool(initializer=gc.enable) as pool:
+            for part in pool.imap(_postings_of, spans):
+                for term, values in part.items():
+                    known = postings.get(term)
+                    if known is None:
+                        postings[term] = values
+                    else:
+                        known.extend(values)
+        return postings
+    finally:
+        _SOURCES, _IDS, _STORE = [], [], None
 
 
 def utf16_order(term: str) -> bytes:
