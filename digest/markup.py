@@ -10,7 +10,6 @@ forked workers (each has its own) and to cache by content hash.
 from __future__ import annotations
 
 import os
-import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
 from functools import cache
@@ -81,7 +80,7 @@ class _TextExtractor(HTMLParser):
 
 
 def squash_whitespace(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    return quickmark.squash(text)
 
 
 def html_to_text(html: str) -> tuple[str, str]:

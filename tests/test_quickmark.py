@@ -8,6 +8,7 @@ repository is compared too."""
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,36 @@ def test_fast_path_gives_python_markdowns_bytes_or_declines(seed: int) -> None:
             assert quick == as_tuple(render_with_python_markdown(text)), text
     # the generator is built so that a fair share is plain enough for the fast path
     assert taken >= 100
+
+
+# The single regex `unsure` replaced (one alternative per case, tried at every character):
+# the split checks must decline exactly what it declined.
+FORMER_UNSURE = re.compile(r"[<`\\_{}\t\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f~\ufeff]|&#?\w+;"
+                           r"|\[\^|\*\[|!\[|\]:|^[ ]|[ ]$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_unsure_declines_what_the_former_regex_declined(seed: int) -> None:
+    rng = random.Random(seed)
+    edges = ["", " ", "\n", " \n", "\n ", "&", "&x;", "&#1;", "& ;", "[", "^", "]", ":", "*",
+             "!", "\r", "\t", "\ufeff", "_", "a"]
+    declined = 0
+    for _ in range(3000):
+        text = document(rng) if rng.random() < 0.5 else \
+            "".join(rng.choice(edges) for _ in range(rng.randint(0, 6)))
+        expected = FORMER_UNSURE.search(text) is not None
+        assert quickmark.unsure(text) == expected, repr(text)
+        declined += expected
+    assert 300 < declined < 2700  # both answers were checked many times
+
+
+def test_squash_is_the_whitespace_regex() -> None:
+    spaces = [chr(c) for c in range(0x110000) if re.match(r"\s", chr(c))]
+    assert spaces == [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    rng = random.Random(1)
+    for _ in range(2000):
+        text = "".join(rng.choice([*spaces, "a", "b", "東"]) for _ in range(rng.randint(0, 9)))
+        assert quickmark.squash(text) == re.sub(r"\s+", " ", text).strip()
 
 
 PLAIN = """Alibaba said on *Tuesday* that its **cloud** unit would list.
