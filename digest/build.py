@@ -9,7 +9,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Mapping
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -56,6 +56,7 @@ from digest.resume import (
 )
 from digest.search.indexer import (
     Documents,
+    FreshPostings,
     IndexLimitError,
     IndexState,
     index_documents,
@@ -216,7 +217,8 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
     # at 10,000 articles, a second of a cold build): paused until the end.
     with no_gc_pauses(freeze=True), \
             nullcontext(store) if store else \
-            MarkdownCache(config.cache_path, prune=kept is None) as store:
+            MarkdownCache(config.cache_path, prune=kept is None) as store, \
+            ExitStack() as underway:
         memo = state.related if state is not None and state.related else RelatedMemo()
         content, records = load_content(config, diagnostics, store,
                                         state.files if state else None,
@@ -239,6 +241,8 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         if diagnostics.errors:
             raise BuildError(diagnostics)
         lap("read content, site model")
+        early = start_search_index(site, store, underway) \
+            if config.search and (state is None or state.search is None) else None
         plan, fingerprints = output_plan(site, urls, salt, kept, resumed, state)
         listed = plan.files()
         statics = static_files(config, diagnostics)
@@ -268,7 +272,7 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
                 index_state, indexed = write_search_index(
                     site, store, staging, state.search if state and previous else None,
                     previous, fingerprints, kept.indexed if kept else
-                    saved_documents(site, state, resumed), edited)
+                    saved_documents(site, state, resumed), edited, early)
                 if kept is not None:
                     kept.indexed = indexed
             lap("search index")
@@ -380,10 +384,13 @@ def write_static_files(config: Config, statics: Mapping[str, Path],
 def write_search_index(site: Site, store: MarkdownCache, staging: Staging | TwinUpdate,
                        last: IndexState | None, previous: Mapping[str, bytes],
                        fingerprints: dict[str, bytes], kept: Documents | None,
-                       edited: list[ArticlePage] | None) -> tuple[IndexState, Documents]:
+                       edited: list[ArticlePage] | None,
+                       early: tuple[Documents, FreshPostings] | None = None
+                       ) -> tuple[IndexState, Documents]:
     """The search files, written as they are made: updated from `last` when there is
     one, unchanged ones kept. Also the documents, for serve to keep (`kept`, `edited`:
-    see indexer.index_documents)."""
+    see indexer.index_documents; `early`: the documents and their postings, started
+    by start_search_index)."""
     def emit(relative: str, data: bytes | None) -> None:
         if data is None:
             staging.keep(relative)
@@ -392,12 +399,24 @@ def write_search_index(site: Site, store: MarkdownCache, staging: Staging | Twin
             staging.write(relative, data)
             fingerprints[relative] = hashlib.blake2b(data, digest_size=16).digest()
     try:
-        indexed = index_documents(site, kept, edited)
+        indexed = early[0] if early else index_documents(site, kept, edited)
         return write_index(site, store, emit, last, lambda relative: relative in previous,
-                           indexed), indexed
+                           indexed, early[1] if early else None), indexed
     except IndexLimitError as error:
         raise BuildError([Diagnostic(site.config.content_dir, 0, 0, str(error),
                                      hint="spread the articles over more days")]) from None
+
+
+def start_search_index(site: Site, store: MarkdownCache, underway: ExitStack
+                       ) -> tuple[Documents, FreshPostings] | None:
+    """A search index made afresh needs nothing but the model: its workers start now
+    and run beside the output plan and the rendering, which leave a core idle in their
+    serial steps (a cold 10k build: 1.3 s sooner). Stopped when `underway` closes."""
+    try:
+        documents = index_documents(site)
+    except IndexLimitError:
+        return None  # reported where the index is written (write_search_index)
+    return documents, underway.enter_context(FreshPostings(documents.sources, store))
 
 
 def existing_outputs(state: State | None, output: Path | None) -> dict[str, bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -71,10 +72,13 @@ def test_a_template_error_in_the_workers_fails_the_build_and_keeps_the_site(
     output = tmp_path / "site"
     before = build_to(example_site, output)
     monkeypatch.setattr(digest.render, "PARALLEL_THRESHOLD", 2)
+    # the search index's workers are still at work when rendering fails: they are stopped
+    monkeypatch.setattr(digest.search.indexer, "PARALLEL_THRESHOLD", 2)
     (example_site / "templates").mkdir(exist_ok=True)
     (example_site / "templates/article.html").write_text("{{ page.missing.deeper }}\n")
     with pytest.raises(BuildError) as raised:
         build(load_config(example_site, {"output_dir": str(output), "cache_dir": ""}))
     assert [d.path for d in raised.value.diagnostics] == ["templates/article.html"]
     assert snapshot(output) == before
+    assert not multiprocessing.active_children(), "no worker outlives the failed build"
     assert not list(tmp_path.glob(".site.tmp-*")), "the staging folder is gone"

@@ -15,6 +15,7 @@ import math
 import multiprocessing
 import os
 import sys
+import threading
 import zlib
 from array import array
 from collections import Counter, defaultdict
@@ -241,11 +242,12 @@ def impacts_by_id(documents: list[tuple[int, Source]], store: MarkdownCache
 
 
 def update_postings(sources: dict[int, Source], previous: IndexState | None,
-                    store: MarkdownCache) -> tuple[dict[str, array[int]], set[str] | None]:
+                    store: MarkdownCache, early: FreshPostings | None = None
+                    ) -> tuple[dict[str, array[int]], set[str] | None]:
     """The postings of `sources`: the previous ones updated for the documents that
-    changed, else built afresh. Also the terms whose postings changed (None: all):
-    only terms whose impact in a document changed, so an edited sentence leaves the
-    shards of the article's other words alone."""
+    changed, else built afresh (or by `early`, started for them). Also the terms whose
+    postings changed (None: all): only terms whose impact in a document changed, so an
+    edited sentence leaves the shards of the article's other words alone."""
     if previous is not None:
         try:
             dirty: set[str] = set()
@@ -270,42 +272,83 @@ def update_postings(sources: dict[int, Source], previous: IndexState | None,
             return postings, dirty
         except KeyError:  # an old body left the store: build afresh
             pass
-    return fresh_postings(sorted(sources.items(), key=lambda item: item[0]), store), None
+    if early is not None and early.sources is sources:
+        return early.result(), None
+    with FreshPostings(sources, store) as fresh:
+        return fresh.result(), None
 
 
 SPANS = 16  # pieces the documents of a large site are indexed in, a worker each at a time
 
 
-def fresh_postings(ordered: list[tuple[int, Source]], store: MarkdownCache
-                   ) -> dict[str, array[int]]:
-    """Every document's postings, `ordered` by id. A large site is cut into spans of
-    consecutive documents whose postings workers make whole: the spans' arrays are then
-    joined in order (one `extend` per term and span), where handing each document's
-    impacts back cost the main process a call per posting (1.5 s at 10,000 articles)."""
-    global _SOURCES, _IDS, _STORE
-    count = len(ordered)
-    parallel = use_workers(count)
-    if not parallel:  # workers read the bodies they need from the store themselves
-        store.fetch(source.body for _, source in ordered)
-    _SOURCES, _IDS, _STORE = [s for _, s in ordered], [i for i, _ in ordered], store
-    try:
-        if not parallel:
-            return _postings_of((0, count))
-        size = -(-count // SPANS)
-        spans = [(start, min(start + size, count)) for start in range(0, count, size)]
-        postings: dict[str, array[int]] = {}
-        before_fork()
-        with multiprocessing.get_context("fork").Pool(initializer=gc.enable) as pool:
-            for part in pool.imap(_postings_of, spans):
+class FreshPostings:
+    """Every document's postings, made afresh from the moment this is made. A large
+    site is cut into spans of consecutive documents (ids ascending) whose postings
+    worker processes make whole; a thread joins the spans' arrays in order as they
+    arrive (one `extend` per term and span: handing each document's impacts back cost
+    the main process a call per posting, 1.5 s at 10,000 articles). Meanwhile the
+    caller goes on: a cold build plans and renders its pages while the index is made,
+    so the cores its serial steps leave idle are used. `result()` waits for it."""
+
+    def __init__(self, sources: dict[int, Source], store: MarkdownCache) -> None:
+        global _SOURCES, _IDS, _STORE
+        self.sources = sources
+        ordered = sorted(sources.items(), key=lambda item: item[0])
+        self.postings: dict[str, array[int]] = {}
+        self.failure: BaseException | None = None
+        self.pool: Any = None
+        self.joining: threading.Thread | None = None
+        count = len(ordered)
+        if not use_workers(count):  # this process makes them, when they are asked for
+            store.fetch(source.body for _, source in ordered)
+        _SOURCES, _IDS, _STORE = [s for _, s in ordered], [i for i, _ in ordered], store
+        if use_workers(count):
+            size = -(-count // SPANS)
+            spans = [(start, min(start + size, count)) for start in range(0, count, size)]
+            before_fork()
+            self.pool = multiprocessing.get_context("fork").Pool(initializer=gc.enable)
+            self.joining = threading.Thread(target=self.join, args=(
+                self.pool.imap(_postings_of, spans),), daemon=True)
+            self.joining.start()
+        else:
+            self.postings = _postings_of((0, count))
+            self.close()
+
+    def join(self, parts: Iterable[dict[str, array[int]]]) -> None:
+        try:
+            postings = self.postings
+            for part in parts:
                 for term, values in part.items():
                     known = postings.get(term)
                     if known is None:
                         postings[term] = values
                     else:
                         known.extend(values)
-        return postings
-    finally:
+        except BaseException as error:  # raised again by result(), in the caller
+            self.failure = error
+
+    def result(self) -> dict[str, array[int]]:
+        if self.joining is not None:
+            self.joining.join()
+        self.close()
+        if self.failure is not None:
+            raise self.failure
+        return self.postings
+
+    def close(self) -> None:
+        """Stop the workers (if the build failed before it needed the index)."""
+        global _SOURCES, _IDS, _STORE
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
         _SOURCES, _IDS, _STORE = [], [], None
+
+    def __enter__(self) -> FreshPostings:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def utf16_order(term: str) -> bytes:
@@ -443,14 +486,16 @@ def index_documents(site: Site, kept: Documents | None = None,
 def write_index(site: Site, store: MarkdownCache, emit: Emit,
                 previous: IndexState | None = None,
                 exists: Callable[[str], bool] = lambda relative: False,
-                indexed: Documents | None = None) -> IndexState:
+                indexed: Documents | None = None,
+                early: FreshPostings | None = None) -> IndexState:
     """Hand every search file to `emit` as it is made (its path under the site root and
     its bytes, or None for a file unchanged since `previous` that `exists` in the output
     folder), and return what the next build needs to update the index. `indexed`: the
-    site's documents, if the caller has them (index_documents)."""
+    site's documents, if the caller has them (index_documents); `early`: their postings,
+    started before (FreshPostings)."""
     indexed = indexed or index_documents(site)
     documents, sources = indexed.documents, indexed.sources
-    postings, dirty = update_postings(sources, previous, store)
+    postings, dirty = update_postings(sources, previous, store, early)
 
     shards = []
     known = previous.shards if previous is not None and dirty is not None else {}
