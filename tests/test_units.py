@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +17,8 @@ from digest.errors import BuildError, Diagnostics
 from digest.fields import parse_datetime
 from digest.links import resolve_body
 from digest.markup import render_markdown
-from digest.model import Selection, build_site
+from digest.model import ArticlePage, Selection, build_site
+from digest.render import dateline
 from digest.urls import Urls, output_file
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -47,6 +50,33 @@ def test_urls_honour_a_subpath_base() -> None:
     assert Urls("/").path("companies/") == "/companies/"
     assert output_file("topics/ipo/") == "topics/ipo/index.html"
     assert output_file("404.html") == "404.html"
+
+
+def page_dated(moment: datetime, has_time: bool = True) -> ArticlePage:
+    return cast(ArticlePage, SimpleNamespace(local_date=moment,
+                                             article=SimpleNamespace(has_time=has_time)))
+
+
+def test_each_dateline_reads_as_its_moment_does_there() -> None:
+    """Datelines are made once a date: equal instants that read differently (another
+    timezone, either side of a clock change) each keep their own."""
+    berlin = ZoneInfo("Europe/Berlin")
+    shown = [str(dateline(page_dated(moment, has_time))) for moment, has_time in [
+        (datetime(2023, 5, 16, 10, 0, tzinfo=UTC), True),
+        (datetime(2023, 5, 16, 12, 0, tzinfo=berlin), True),  # the same instant
+        (datetime(2023, 5, 16, 12, 0, tzinfo=berlin), False),
+        (datetime(2023, 10, 29, 2, 30, tzinfo=berlin), True),  # clocks go back at 3:00
+        (datetime(2023, 10, 29, 2, 30, fold=1, tzinfo=berlin), True),
+        (datetime(2023, 5, 16, 12, 0, tzinfo=timezone(timedelta(hours=2), "<b>")), True),
+    ]]
+    assert shown == [
+        '<time datetime="2023-05-16T10:00:00+00:00">16 May 2023, 10:00 UTC</time>',
+        '<time datetime="2023-05-16T12:00:00+02:00">16 May 2023, 12:00 CEST</time>',
+        '<time datetime="2023-05-16T12:00:00+02:00">16 May 2023</time>',
+        '<time datetime="2023-10-29T02:30:00+02:00">29 October 2023, 02:30 CEST</time>',
+        '<time datetime="2023-10-29T02:30:00+01:00">29 October 2023, 02:30 CET</time>',
+        '<time datetime="2023-05-16T12:00:00+02:00">16 May 2023, 12:00 &lt;b&gt;</time>',
+    ]
 
 
 def test_markdown_is_a_pure_function_of_text_and_links_get_the_base_when_shown() -> None:
