@@ -114,22 +114,46 @@ class SavedPlan:
     def carried(self, mapping: list[int | None]) -> SavedPlan:
         """The units in a new order: unit n is the old unit mapping[n], or an empty
         one (no outputs, shows nothing) for None (OutputPlan.carry_map)."""
-        paths: list[str] = []
-        kinds: list[str] = []
-        templates: list[str] = []
-        moments: list[str] = []
-        starts, shows, show_starts = array("i", [0]), array("i"), array("i", [0])
+        columns = Columns()
         for old in mapping:
             if old is not None:
-                span = slice(self.starts[old], self.starts[old + 1])
-                paths += self.paths[span]
-                kinds += self.kinds[span]
-                templates += self.templates[span]
-                moments += self.moments[span]
-                shows.extend(self.shows[self.show_starts[old]:self.show_starts[old + 1]])
-            starts.append(len(paths))
-            show_starts.append(len(shows))
-        return SavedPlan(paths, kinds, templates, moments, starts, shows, show_starts)
+                columns.add_saved(self, old)
+            columns.end_unit()
+        return columns.plan()
+
+
+class Columns:
+    """A SavedPlan being written unit by unit, from made units or saved ones."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.kinds: list[str] = []
+        self.templates: list[str] = []
+        self.moments: list[str] = []
+        self.starts, self.shows, self.show_starts = array("i", [0]), array("i"), array("i", [0])
+
+    def add_made(self, unit: list[Output], shown: array[int]) -> None:
+        self.paths += [o.site_path for o in unit]
+        self.kinds += [o.kind for o in unit]
+        self.templates += [o.template for o in unit]
+        self.moments += lastmods(unit)
+        self.shows.extend(shown)
+
+    def add_saved(self, saved: SavedPlan, unit: int) -> None:
+        span = slice(saved.starts[unit], saved.starts[unit + 1])
+        self.paths += saved.paths[span]
+        self.kinds += saved.kinds[span]
+        self.templates += saved.templates[span]
+        self.moments += saved.moments[span]
+        self.shows.extend(saved.shows[saved.show_starts[unit]:saved.show_starts[unit + 1]])
+
+    def end_unit(self) -> None:
+        self.starts.append(len(self.paths))
+        self.show_starts.append(len(self.shows))
+
+    def plan(self) -> SavedPlan:
+        return SavedPlan(self.paths, self.kinds, self.templates, self.moments, self.starts,
+                         self.shows, self.show_starts)
 
 
 def lastmods(outputs: Sequence[Output]) -> list[str]:
@@ -202,31 +226,16 @@ class OutputPlan:
 
     def save(self) -> SavedPlan:
         """The plan in columns, made units and saved ones alike (for snapshot.py)."""
-        paths: list[str] = []
-        kinds: list[str] = []
-        templates: list[str] = []
-        moments: list[str] = []
-        starts, shows, show_starts = array("i", [0]), array("i"), array("i", [0])
+        columns = Columns()
         for number, unit in enumerate([*self.units, self.tail]):
-            shown = self.shown[number] if number < len(self.shown) else array("i")
             if unit is not None:
-                paths += [o.site_path for o in unit]
-                kinds += [o.kind for o in unit]
-                templates += [o.template for o in unit]
-                moments += lastmods(unit)
-                shows.extend(shown)
+                columns.add_made(unit, self.shown[number] if number < len(self.shown)
+                                 else array("i"))
             else:
                 assert self.saved is not None
-                span = self.saved.outputs_of(number)
-                paths += self.saved.paths[span.start:span.stop]
-                kinds += self.saved.kinds[span.start:span.stop]
-                templates += self.saved.templates[span.start:span.stop]
-                moments += self.saved.moments[span.start:span.stop]
-                bounds = self.saved.show_starts
-                shows.extend(self.saved.shows[bounds[number]:bounds[number + 1]])
-            starts.append(len(paths))
-            show_starts.append(len(shows))
-        return SavedPlan(paths, kinds, templates, moments, starts, shows, show_starts)
+                columns.add_saved(self.saved, number)
+            columns.end_unit()
+        return columns.plan()
 
     def files(self) -> list[tuple[str, str, str]]:
         """(file, kind, template) of every output, made or not."""
