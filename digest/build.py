@@ -21,6 +21,7 @@ from digest.content import (
     IGNORED,
     FileRecord,
     display_path,
+    input_hashes,
     load_content,
     walk_files,
 )
@@ -291,7 +292,8 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         stamp = Stamp(VERSION, code_fingerprint(), settings, inputs,
                       sorted_times(a.date for a in all_articles), selection.now.timestamp(),
                       selection.include_future, marker, warnings,
-                      scanned_ns, racy, dict(pages), staging.files, held)
+                      scanned_ns, racy, dict(pages), staging.files, held,
+                      {**scan.hashes, **input_hashes(records, config)})
         new = State(stamp, records, fingerprints, index_state, staging.paths, twin_differs,
                     folder_identity(twin or output), memo,
                     snapshot_at=state.snapshot_at if state and not snapshot_outdated else "")

@@ -224,6 +224,14 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
     return content, records
 
 
+def input_hashes(records: Mapping[str, FileRecord], config: Config) -> dict[str, str]:
+    """Each file's hash as parsed, under its key in the build's scan ("content:" and its
+    path in content/): what state.Stamp.trusts compares it with when its stat changed."""
+    shown_root = display_path(config.content_path, config.root)
+    prefix = "" if shown_root == "." else shown_root + "/"
+    return {"content:" + shown[len(prefix):]: record.sha for shown, record in records.items()}
+
+
 def entry_bodies(content: Content) -> list[str]:
     return [a.body for a in content.articles] + [c.body for c in content.companies]
 

@@ -25,6 +25,7 @@ import pickle
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
@@ -47,6 +48,7 @@ LIBRARIES = ("jinja2", "markdown", "pyyaml", "python-slugify", "snowballstemmer"
 InputStamps = dict[str, tuple[int, int]]  # file → (mtime_ns, size)
 Journal = tuple[str, int, int]  # a journal's token, the length of its base, its length
 RACY_NS = 2_000_000_000  # timestamps this close to a scan are not trusted (coarse clocks)
+HASHED_SIZE = 1 << 20  # larger settings or template files (a font, an image) go by stat
 
 
 @cache
@@ -158,16 +160,27 @@ class Stamp:
     pages: dict[str, int]  # output kind → count, for the summary
     files: int
     held_back: tuple[int, int, tuple[datetime, str] | None]  # drafts, scheduled, next due
+    # content hashes of the inputs the build read whole: its Markdown files (as parsed),
+    # settings and templates (as scanned); see `trusts`
+    hashes: dict[str, str] = field(default_factory=dict)
 
     def trusts(self, inputs: InputStamps, locate: Callable[[str], Path]) -> bool:
-        """Equal stats prove equal files only for files older than the scan by more than
-        the file system's timestamp granularity: a file saved twice within one tick, same
-        size, looks unchanged ("racy git"). Such a file is compared by content."""
-        if self.inputs != inputs:
+        """Whether `inputs` are the files this build saw. Stat first: equal stats prove
+        equal files, but only for files older than the scan by more than the file
+        system's timestamp granularity (a file saved twice within one tick, same size,
+        looks unchanged: "racy git"). What stat cannot settle, the bytes do: a racy file,
+        and a file whose stat changed while its bytes may not have (a fresh checkout of
+        the project, a `touch`, a branch switched and back) is hashed and compared with
+        the hashes this build kept. A file it kept no hash for (an image, a static
+        file) is not read: its new stat means a build."""
+        if self.inputs.keys() != inputs.keys():
             return False
         racy = self.scanned_ns - RACY_NS
-        for key, (mtime, _) in inputs.items():
-            if mtime >= racy and self.racy.get(key) != content_hash(locate(key)):
+        for key, stat in inputs.items():
+            if stat == self.inputs[key] and stat[0] < racy:
+                continue
+            known = {self.racy.get(key), self.hashes.get(key)} - {None}
+            if stat[0] < 0 or not known or known != {content_hash(locate(key))}:
                 return False
         return True
 
@@ -187,6 +200,7 @@ class Scan:
     inputs: InputStamps
     scanned_ns: int
     racy: dict[str, str]  # content hashes of the files too recent to trust by stat
+    hashes: dict[str, str] = field(default_factory=dict)  # of settings and templates
 
 
 def scan_build(config: Config, theme: Path, include_drafts: bool, include_future: bool
@@ -194,9 +208,16 @@ def scan_build(config: Config, theme: Path, include_drafts: bool, include_future
     scanned_ns = time.time_ns()
     inputs = scan_inputs(config, theme)
     # hashed before anything is read, so they describe at most what this build saw
-    racy = racy_hashes(inputs, scanned_ns, input_locator(config, theme))
+    locate = input_locator(config, theme)
+    racy = racy_hashes(inputs, scanned_ns, locate)
+    # Settings and templates are few and small (25 files, 70 KB for the default theme:
+    # half a millisecond): hashed at every scan, so a build's stamp can settle them by
+    # content later (Stamp.trusts). Content files are hashed as they are parsed.
+    hashes = {key: racy.get(key) or content_hash(locate(key))
+              for key, (mtime, size) in inputs.items()
+              if mtime >= 0 and size <= HASHED_SIZE and not key.startswith("content:")}
     return Scan(settings_key(config, include_drafts, include_future), inputs, scanned_ns,
-                racy)
+                racy, hashes)
 
 
 def up_to_date(config: Config, theme: Path, scan: Scan, marker: str, now: datetime,
@@ -205,10 +226,18 @@ def up_to_date(config: Config, theme: Path, scan: Scan, marker: str, now: dateti
     change nothing: same settings and inputs, the output folder still the one it built
     (`marker`), the same articles due. Needs no import of Jinja2, Markdown or YAML: the
     CLI asks this first."""
+    kept = stamp is not None
     stamp = stamp or load_stamp(config)
     if stamp is not None and stamp.settings == scan.settings \
             and stamp.trusts(scan.inputs, input_locator(config, theme)) \
             and stamp.output == marker and stamp.publishes_same(now):
+        racy = stamp.scanned_ns - RACY_NS
+        if not kept and (stamp.inputs != scan.inputs
+                         or any(mtime >= racy for mtime, _ in scan.inputs.values())):
+            # Settled by content: the stamp a build now would write, so that later checks
+            # settle these files by stat again (once they are older than this scan).
+            save_stamp(config, replace(stamp, inputs=scan.inputs, scanned_ns=scan.scanned_ns,
+                                       racy=scan.racy))
         return stamp
     return None
 
@@ -470,13 +499,25 @@ def save_state(config: Config, state: State, loaded: State | None = None) -> Non
                 else ("", 0, 0))
         # The full state first: a stamp never describes a state that is not on disk.
         for path, value in ((paths[1], state), (paths[0], state.stamp)):
-            temporary = path.with_name(f".{path.name}.{os.getpid()}")
-            with temporary.open("wb") as file:
-                pickle.dump((VERSION, code_fingerprint()), file, protocol=pickle.HIGHEST_PROTOCOL)
-                _dump(file, value)
-            os.replace(temporary, path)
+            _write(path, value)
     except OSError:
         pass
+
+
+def save_stamp(config: Config, stamp: Stamp) -> None:
+    """Replace the stamp alone (its state is unchanged); a failure costs only hashing."""
+    paths = state_paths(config)
+    if paths is not None:
+        with suppress(OSError):
+            _write(paths[0], stamp)
+
+
+def _write(path: Path, value: Any) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    with temporary.open("wb") as file:
+        pickle.dump((VERSION, code_fingerprint()), file, protocol=pickle.HIGHEST_PROTOCOL)
+        _dump(file, value)
+    os.replace(temporary, path)
 
 
 def forget_state(config: Config) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -19,9 +20,9 @@ import pytest
 import yaml
 
 from digest.build import BuildResult, build, prepare_twin
-from digest.config import load_config
+from digest.config import default_theme_path, load_config
 from digest.model import Selection
-from digest.state import KeptState
+from digest.state import KeptState, load_stamp, scan_inputs
 from tests.test_safety import snapshot
 
 STEPS = int(os.environ.get("DIGEST_INCREMENTAL_STEPS", "14"))
@@ -248,6 +249,36 @@ def test_an_edit_that_keeps_size_and_mtime_is_still_seen(example_site: Path) -> 
     assert path.stat().st_size == stat.st_size
     result = site.build(example_site / "site")
     assert not result.unchanged and result.rendered
+
+
+def test_new_mtimes_on_the_same_bytes_are_settled_by_content(example_site: Path) -> None:
+    """Stat first, read only what stat cannot settle: a fresh checkout (every file a new
+    mtime, the same bytes) is no change; its stamp then takes the new stats, so the next
+    check is stat alone. Changed bytes of the same size are seen, and a file the build
+    keeps no hash of (an image beside an article) goes by its stat."""
+    site = Site(example_site, random.Random(0))
+    site.build(example_site / "site")
+    config = load_config(example_site, {"output_dir": str(example_site / "site")})
+    earlier = time.time_ns() - 60 * 10**9  # older than any scan by far: not "racy"
+    inputs = [example_site / "pyproject.toml", *(example_site / "content").rglob("*.md")]
+    for path in inputs:
+        os.utime(path, ns=(earlier, earlier))
+    assert site.build(example_site / "site").unchanged
+    stamp = load_stamp(config)
+    assert stamp is not None and stamp.inputs == scan_inputs(config, default_theme_path())
+    # the same size, other bytes, an old mtime
+    path = site.articles()[0]
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("a", "b", 1), encoding="utf-8")
+    os.utime(path, ns=(earlier, earlier + 1))
+    changed = site.build(example_site / "site")
+    assert not changed.unchanged and changed.rendered
+    image = path.parent / "chart.png"
+    image.write_bytes(b"\x89PNG not really")
+    os.utime(image, ns=(earlier, earlier))  # (not "racy" either: no hash of it is kept)
+    site.build(example_site / "site")
+    os.utime(image, ns=(earlier, earlier + 1))
+    assert not site.build(example_site / "site").unchanged
 
 
 def test_a_site_restored_with_its_cache_is_built_incrementally(example_site: Path) -> None:
