@@ -289,11 +289,13 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
     held = held_back_summary(site)
     if output is not None:
         all_articles = [p.article for p in site.articles] + [h.article for h in site.held_back]
+        hashed = {**scan.hashes, **input_hashes(records, config)}
         stamp = Stamp(VERSION, code_fingerprint(), settings, inputs,
                       sorted_times(a.date for a in all_articles), selection.now.timestamp(),
                       selection.include_future, marker, warnings,
                       scanned_ns, racy, dict(pages), staging.files, held,
-                      {**scan.hashes, **input_hashes(records, config)})
+                      # keyed by the very strings of `inputs`: pickled once, not twice
+                      {key: hashed[key] for key in inputs if key in hashed})
         new = State(stamp, records, fingerprints, index_state, staging.paths, twin_differs,
                     folder_identity(twin or output), memo,
                     snapshot_at=state.snapshot_at if state and not snapshot_outdated else "")
