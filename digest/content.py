@@ -165,8 +165,7 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
         return Content(), {}
     # Names as shown in diagnostics, made by joining strings: pathlib's relative_to
     # per file costs a tenth of a second at 10,000 articles.
-    shown_root = display_path(content_root, config.root)
-    prefix = "" if shown_root == "." else shown_root + "/"
+    prefix = shown_prefix(config)
     refused: list[str] = []
     files = [(kind, path, shown) for kind in ("articles", "companies", "topics")
              for path, shown in markdown_files(content_root / kind, f"{prefix}{kind}/",
@@ -227,9 +226,15 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
 def input_hashes(records: Mapping[str, FileRecord], config: Config) -> dict[str, str]:
     """Each file's hash as parsed, under its key in the build's scan ("content:" and its
     path in content/): what state.Stamp.trusts compares it with when its stat changed."""
-    shown_root = display_path(config.content_path, config.root)
-    prefix = "" if shown_root == "." else shown_root + "/"
+    prefix = shown_prefix(config)
     return {"content:" + shown[len(prefix):]: record.sha for shown, record in records.items()}
+
+
+def shown_prefix(config: Config) -> str:
+    """What diagnostics put before a path in content/ ("content/", or "" when the
+    content folder is the project root)."""
+    shown_root = display_path(config.content_path, config.root)
+    return "" if shown_root == "." else shown_root + "/"
 
 
 def entry_bodies(content: Content) -> list[str]:

@@ -79,17 +79,13 @@ class _TextExtractor(HTMLParser):
             self._paragraph.append(data)
 
 
-def squash_whitespace(text: str) -> str:
-    return quickmark.squash(text)
-
-
 def html_to_text(html: str) -> tuple[str, str]:
     """(all text, first paragraph text) of an HTML fragment, via a real HTML parser."""
     extractor = _TextExtractor()
     extractor.feed(html)
     extractor.close()
     first = extractor.paragraphs[0] if extractor.paragraphs else ""
-    return squash_whitespace("".join(extractor.parts)), squash_whitespace(first)
+    return quickmark.squash("".join(extractor.parts)), quickmark.squash(first)
 
 
 @cache

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -175,16 +176,14 @@ def make_environment(config: Config, urls: Urls, bodies: BodyResolver) -> jinja2
     env.filters["isoformat"] = lambda moment: moment.isoformat()
     env.filters["rfc822"] = lambda moment: email.utils.format_datetime(moment)
     env.globals["news_article"] = lambda page: news_article(page, config, urls)
-    made: list[Markup] = []
 
+    @cache
     def site_feed_links() -> Markup:
         """The site's feed links as the feed_links macro writes them: the same in the
         head of every page, so made once (the macro call, once a page, took a tenth of
         rendering an article page)."""
-        if not made:
-            made.append(env.get_template("_macros.html").module.feed_links(  # type: ignore[attr-defined]
-                config.title, ""))
-        return made[0]
+        macros: Any = env.get_template("_macros.html").module
+        return cast(Markup, macros.feed_links(config.title, ""))
 
     env.globals["site_feed_links"] = site_feed_links
     return env

@@ -309,9 +309,9 @@ SPANS = 16  # pieces the documents of a large site are indexed in, a worker each
 class FreshPostings:
     """Every document's postings, made afresh from the moment this is made. A large
     site is cut into spans of consecutive documents (ids ascending) whose postings
-    worker processes make whole, and `result()` joins them in order (one `extend` per
-    term and span: handing each document's impacts back cost the main process a call
-    per posting, 1.5 s at 10,000 articles). Meanwhile the caller goes on: a cold build
+    worker processes make whole, and `result()` joins them in order (one copy per term
+    and span: handing each document's impacts back cost the main process a call per
+    posting, 1.5 s at 10,000 articles). Meanwhile the caller goes on: a cold build
     plans and renders its pages while the index is made, so the cores its serial steps
     leave idle are used. (Joined by the caller's thread, not one of their own: arrays
     a second thread allocates live in another malloc arena, 150 MB more at 100,000.)"""
