@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: site test check golden bench bench-100k chromium node
+.PHONY: site test check golden bench bench-100k chromium node validators
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +25,30 @@ node:
 	@command -v node >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; }
 
+# The Nu HTML checker (a jar run by Java) and axe-core (injected into pages in Chromium),
+# pinned, from the npm registry into .tools/ (Debian's nodejs has no npm: installed too).
+# --ignore-scripts: vnu-jar's postinstall would download a Java runtime when none is found.
+VALIDATORS := vnu-jar@26.9.27 axe-core@4.14.1
+TOOLS := .tools
+VNU_JAR := $(TOOLS)/node_modules/vnu-jar/build/dist/vnu.jar
+AXE_JS := $(TOOLS)/node_modules/axe-core/axe.min.js
+
+validators: node
+	@command -v java >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+	@command -v npm >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	@test -f $(VNU_JAR) && test -f $(AXE_JS) && \
+	  test "$$(cat $(TOOLS)/.versions 2>/dev/null)" = "$(VALIDATORS)" || { \
+	  npm install --prefix $(TOOLS) --no-save --no-audit --no-fund --ignore-scripts \
+	    --loglevel=error $(VALIDATORS) && echo "$(VALIDATORS)" >$(TOOLS)/.versions; }
+	@test -f $(VNU_JAR) && test -f $(AXE_JS) && java -jar $(VNU_JAR) --version >/dev/null
+
 check: $(STAMP)
 	$(BIN)/ruff check digest tests scripts
 	$(BIN)/mypy
 
-test: $(STAMP) chromium node check
+test: $(STAMP) chromium node validators check
 	node --test tests/js/
 	$(BIN)/python -m pytest
 

@@ -229,7 +229,7 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         urls = Urls(config.base_url)
         changed = changed_articles(state, records, settings, selection)
         resumed = (kept_site(kept, state, changed, config, memo) if kept is not None
-                   else restore(state, changed, config, settings, salt, urls, memo)
+                   else restore(state, changed, config, settings, salt, urls, memo, selection)
                    if output is not None else None)
         if resumed is None:
             found = Diagnostics()
@@ -291,7 +291,10 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         all_articles = [p.article for p in site.articles] + [h.article for h in site.held_back]
         hashed = {**scan.hashes, **input_hashes(records, config)}
         stamp = Stamp(VERSION, code_fingerprint(), settings, inputs,
-                      sorted_times(a.date for a in all_articles), selection.now.timestamp(),
+                      # (an edition's end, too: its period stops running then)
+                      sorted_times([*(a.date for a in all_articles),
+                                    *(e.ends_at for e in site.editions)]),
+                      selection.now.timestamp(),
                       selection.include_future, marker, warnings,
                       scanned_ns, racy, dict(pages), staging.files, held,
                       # keyed by the very strings of `inputs`: pickled once, not twice

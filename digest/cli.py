@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # Each verb imports the modules it needs when it runs: a no-op `digest build` then
 # never loads Jinja2, Markdown or YAML (half of its time at 10,000 articles).
 
-PAGE_KINDS = ("article", "topic", "company", "archive", "list", "feed", "other")
+PAGE_KINDS = ("article", "edition", "topic", "company", "archive", "list", "feed", "other")
 
 
 def print_diagnostics(diagnostics: Sequence[Diagnostic], style: str = "text") -> None:
@@ -168,6 +168,28 @@ def command_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def command_edition(args: argparse.Namespace) -> int:
+    from digest.edition import print_edition, write_new
+    from digest.model import Selection
+
+    config = load_config(Path(args.root).resolve())
+    printed = print_edition(config, args.period, args.format,
+                            Selection(current_time(), args.drafts, args.future))
+    print_diagnostics(printed.warnings)
+    if "://" not in config.base_url:
+        print(f"note: base_url is '{config.base_url}', so the edition's links are site-"
+              "relative; set base_url to the site's full URL before mailing it",
+              file=sys.stderr)
+    if args.output_file:
+        write_new(Path(args.output_file), printed.text)
+        if not args.quiet:
+            print(f"wrote {printed.edition.key} ({args.format}) to {args.output_file}",
+                  file=sys.stderr)
+    else:
+        sys.stdout.write(printed.text)
+    return 0
+
+
 def command_new(args: argparse.Namespace) -> int:
     from digest.fields import DATE_HINT, parse_datetime
     from digest.new import create_article
@@ -283,6 +305,15 @@ def make_parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true", help="warnings fail (exit 1)")
     check.add_argument("--format", choices=("text", "github"), default="text",
                        help="github: GitHub Actions annotations")
+    edition = verb("edition", command_edition,
+                   "print one edition as email HTML or plain text, for a mail tool")
+    edition.add_argument("period", nargs="?", metavar="PERIOD",
+                         help="e.g. 2023-W20 (weekly), 2023-05-16 (daily), 2023-05 (monthly);"
+                              " default: the latest finished edition")
+    edition.add_argument("--format", choices=("html", "text"), default="html",
+                         help="email HTML (default) or its plain-text twin")
+    edition.add_argument("--output", dest="output_file", metavar="FILE",
+                         help="write to FILE (never overwrites) instead of printing")
     new = verbs.add_parser("new", help="write a new article file (never overwrites)",
                            description="write a new article file (never overwrites)")
     new.set_defaults(handler=command_new)

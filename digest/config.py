@@ -20,6 +20,9 @@ from digest.errors import BuildError, Diagnostic, Diagnostics, UsageError, did_y
 
 PYPROJECT = "pyproject.toml"
 PERMALINK_FIELDS = ("year", "month", "day", "slug")
+EDITION_PERIODS = ("weekly", "daily", "monthly", "")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+EDITION_GROUPS = ("company", "topic")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,12 @@ class Config:
     cname: str = ""
     # Rendered Markdown is cached here by content hash; "" turns the cache off.
     cache_dir: str = ".digest-cache"
+    # Editions, the digest itself (/editions/): "weekly", "daily", "monthly" or "" (off);
+    # weeks begin on `week_start` and are named by ISO week ("2023-W20") in `timezone`;
+    # an edition lists its articles by "company" or by "topic".
+    editions: str = "weekly"
+    week_start: str = "monday"
+    edition_group: str = "company"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -168,6 +177,12 @@ def check_values(config: Config, text: str, diagnostics: Diagnostics) -> None:
     if config.feed_content not in ("full", "summary"):
         problem("feed_content", f"feed_content must be 'full' or 'summary', got "
                 f"'{config.feed_content}'")
+    for key, allowed in (("editions", EDITION_PERIODS), ("week_start", WEEKDAYS),
+                         ("edition_group", EDITION_GROUPS)):
+        value = getattr(config, key)
+        if value not in allowed:
+            problem(key, f"setting '{key}' must be one of {', '.join(map(repr, allowed))}, "
+                    f"got {value!r}", did_you_mean(value, allowed))
     for key in ("per_page", "related_count", "words_per_minute", "feed_entries"):
         if getattr(config, key) < (0 if key == "related_count" else 1):
             problem(key, f"setting '{key}' must be positive")

@@ -22,10 +22,12 @@ from digest.config import Config
 from digest.entries import (
     Article,
     CompanyEntry,
+    EditionNote,
     Entry,
     TopicEntry,
     read_article,
     read_company,
+    read_edition,
     read_topic,
 )
 from digest.errors import Diagnostic, Diagnostics
@@ -38,6 +40,7 @@ from digest.markup import RenderedMarkdown, render_markdown
 PARALLEL_THRESHOLD = 200
 CHUNK = 50  # files a worker parses at a time
 IGNORED = (".", "_")  # names of content files and folders that are not published
+KINDS = ("articles", "companies", "topics", "editions")  # folders of content/, by kind
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Content:
     articles: list[Article] = field(default_factory=list)
     companies: list[CompanyEntry] = field(default_factory=list)
     topics: list[TopicEntry] = field(default_factory=list)
+    editions: list[EditionNote] = field(default_factory=list)  # editors' notes
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -167,7 +171,7 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
     # per file costs a tenth of a second at 10,000 articles.
     prefix = shown_prefix(config)
     refused: list[str] = []
-    files = [(kind, path, shown) for kind in ("articles", "companies", "topics")
+    files = [(kind, path, shown) for kind in KINDS
              for path, shown in markdown_files(content_root / kind, f"{prefix}{kind}/",
                                                config.root, refused)]
     for shown in refused:
@@ -214,6 +218,8 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
             content.companies.append(record.entry)
         elif isinstance(record.entry, TopicEntry):
             content.topics.append(record.entry)
+        elif isinstance(record.entry, EditionNote):
+            content.editions.append(record.entry)
     bodies.keep(entry_bodies(content))
     if previous:
         bodies.forget_only(body_key(record.entry) for record in previous.values())
@@ -238,11 +244,12 @@ def shown_prefix(config: Config) -> str:
 
 
 def entry_bodies(content: Content) -> list[str]:
-    return [a.body for a in content.articles] + [c.body for c in content.companies]
+    return [a.body for a in content.articles] + [c.body for c in content.companies] \
+        + [n.body for n in content.editions]
 
 
 def body_key(entry: Entry | None) -> str:
-    return entry.body if isinstance(entry, Article | CompanyEntry) else ""
+    return entry.body if isinstance(entry, Article | CompanyEntry | EditionNote) else ""
 
 
 def read_bytes(path: Path, shown: str, diagnostics: Diagnostics) -> bytes | None:
@@ -323,11 +330,12 @@ def parse_files(files: _Chunk, config: Config, lookup: Lookup) -> list[Parsed]:
         if matter:
             reader = FieldReader(matter, shown, found)
             entry = (read_article(reader, config) if kind == "articles"
-                     else read_company(reader) if kind == "companies" else read_topic(reader))
+                     else read_company(reader) if kind == "companies"
+                     else read_edition(reader) if kind == "editions" else read_topic(reader))
             body = matter.body
         parsed.append((shown, stat, file_sha(data), entry, found, body))
-    # Topics show no body: only articles' and companies' are rendered.
-    keys = [cache_key(body) if isinstance(entry, Article | CompanyEntry) else ""
+    # Topics show no body: only articles', companies' and editors' notes are rendered.
+    keys = [cache_key(body) if isinstance(entry, Article | CompanyEntry | EditionNote) else ""
             for _, _, _, entry, _, body in parsed]
     known = dict(lookup(sorted({key for key in keys if key})))
     made: list[Parsed] = []
@@ -350,6 +358,9 @@ def with_body(entry: Entry, key: str, body: RenderedMarkdown, config: Config,
                        links=body_links(body.html, entry.path, config), sha=sha)
     if isinstance(entry, CompanyEntry):
         return replace(entry, profile_html=body.html, body=key)
+    if isinstance(entry, EditionNote):
+        return replace(entry, html=body.html, body=key,
+                       links=body_links(body.html, entry.path, config))
     return entry
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from digest.editions import Edition, Group, edition_groups
 from digest.feeds import Feed
 from digest.model import (
     ArchiveYear,
@@ -95,6 +96,8 @@ class Depends:
     def __init__(self, site: Site, memo: HashMemo | None = None,
                  every_card: bool = True) -> None:
         self.by_source = site.by_source
+        self.edition_of = site.edition_of
+        self.group_by = site.config.edition_group
         # Each card is hashed once here; the pages that list it carry only the hash.
         # (`every_card` False: each when first asked for, for a plan made in part.)
         self.cards: dict[int, bytes] = \
@@ -134,7 +137,20 @@ class Depends:
                 page.reading_minutes,
                 self.body(page), companies, self.listing(page.related),
                 self.card(page.previous) if page.previous else None,
-                self.card(page.next) if page.next else None)
+                self.card(page.next) if page.next else None,
+                edition_link(self.edition_of(page)))
+
+    def edition(self, edition: Edition, groups: list[Group]) -> Value:
+        """An edition as its page, its email and the editions feed show it."""
+        note = edition.note
+        shown_note = (note.title, note.summary, note.body,
+                      tuple((path, self.by_source.get(path)) for path in note.links)) \
+            if note else None
+        return (edition_summary(edition), shown_note,
+                tuple((g.name, g.url, self.listing(g.articles)) for g in groups),
+                tuple((e.date.isoformat(), e.event.type, e.event.title, link(e.company),
+                       e.page.url, e.anchor) for e in edition.events),
+                edition_link(edition.previous), edition_link(edition.next))
 
     def company(self, page: CompanyPage) -> Value:
         timeline = tuple((year, tuple((month.month, tuple(
@@ -153,10 +169,12 @@ class Depends:
                       for m in year.months))
 
     def feed(self, value: Feed) -> Value:
-        self.seen.update(id(e.page) for e in value.entries)
+        self.seen.update(id(e.page) for e in value.entries if e.page is not None)
         entries = tuple((e.id, e.url, e.title, iso(e.published), iso(e.updated), e.summary,
                          e.authors,
-                         e.categories, self.body(e.content) if e.content else None)
+                         e.categories, self.body(e.content) if e.content else None,
+                         self.edition(e.edition, edition_groups(e.edition, self.group_by))
+                         if e.edition else None)
                         for e in value.entries)
         return (value.title, value.description, value.home_url, value.folder, entries)
 
@@ -171,6 +189,17 @@ class Cards(dict[int, bytes]):
     def __missing__(self, key: int) -> bytes:
         self[key] = value = hashed(card(self.pages[key]))
         return value
+
+
+def edition_link(edition: Edition | None) -> Value | None:
+    return (edition.key, edition.url, edition.label, edition.dates) if edition else None
+
+
+def edition_summary(edition: Edition) -> Value:
+    """What lists of editions (and the home page) show of one."""
+    note = edition.note
+    return (edition_link(edition), edition.title, edition.in_progress, iso(edition.ends_at),
+            len(edition.articles), edition.companies, note.summary if note else None)
 
 
 def topic(page: TopicPage) -> Value:

@@ -24,6 +24,7 @@ EVENT_TYPES = ("ipo", "earnings", "acquisition", "restructuring", "regulation", 
 COMPANY_KEYS = ("name", "aliases", "tickers", "sector", "headquarters", "founded", "website",
                 "parent")
 TOPIC_KEYS = ("name", "aliases", "description")
+EDITION_KEYS = ("title", "summary")
 MAX_MENTIONS = 50  # tags or companies of one article
 SLUG_MAX = 200  # characters of an article's slug (a file name holds 255 bytes)
 UNSAFE_IN_PATH = re.compile(r"[\x00-\x1f\x7f?#\\]")  # never in a path of the site
@@ -106,7 +107,20 @@ class TopicEntry:
     positions: dict[str, Position] = field(default_factory=dict, compare=False)
 
 
-Entry = Article | CompanyEntry | TopicEntry
+@dataclass(frozen=True)
+class EditionNote:
+    """The editor's note of one edition: content/editions/<key>.md."""
+
+    path: str
+    key: str  # the file name: the period it is for ("2023-W20"), checked by editions.py
+    title: str | None
+    summary: str | None
+    html: str = ""  # the rendered note, site-relative (links.py resolves it when shown)
+    body: str = ""  # key of the rendered note in the Markdown store
+    links: tuple[str, ...] = ()  # source paths of articles the note links to
+
+
+Entry = Article | CompanyEntry | TopicEntry | EditionNote
 
 
 def mentions(reader: FieldReader, key: str) -> tuple[Mention, ...]:
@@ -286,3 +300,11 @@ def read_topic(reader: FieldReader) -> TopicEntry | None:
         description=reader.string(data, "description"),
         positions=name_positions(reader),
     )
+
+
+def read_edition(reader: FieldReader) -> EditionNote:
+    data = reader.matter.data
+    reader.check_keys(data, EDITION_KEYS)
+    return EditionNote(path=reader.path, key=Path(reader.path).stem,
+                       title=reader.string(data, "title"),
+                       summary=reader.string(data, "summary"))

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 
+from digest.editions import NOUNS, Edition, edition_groups, finished
 from digest.model import ArticlePage, CompanyPage, Site, TopicPage
-from digest.urls import Urls
+from digest.urls import EDITIONS, Urls
 
 FEED_FILES = {"atom": "feed.xml", "rss": "rss.xml", "json": "feed.json"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # "updated" of a feed with no entries
@@ -31,7 +32,9 @@ class FeedEntry:
     # templates call content_html(entry), resolved only when the feed is rendered
     authors: tuple[str, ...]
     categories: tuple[str, ...]
-    page: ArticlePage = field(compare=False, repr=False)  # the article it comes from
+    page: ArticlePage | None = field(compare=False, repr=False)  # the article it comes from
+    # an edition's entry carries the whole edition (what RSS-to-email services send)
+    edition: Edition | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -93,3 +96,28 @@ def company_feed(company: CompanyPage, site: Site, urls: Urls, labels: dict[str,
         entries.append(entry)
     return Feed(f"{company.name} · {site.config.title}", f"Timeline of {company.name}",
                 urls.absolute(company.url), company.url, entries)
+
+
+def editions_feed(site: Site, urls: Urls) -> Feed:
+    """One entry per finished edition, newest first: the running period joins when it
+    ends (or with --future), as a scheduled article does when it comes due."""
+    entries = []
+    for edition in finished(site.editions)[: site.config.feed_entries]:
+        url = urls.absolute(edition.url)
+        groups = [g.name for g in edition_groups(edition, site.config.edition_group)
+                  if g.url is not None]
+        count = len(edition.articles)
+        about = f" on {', '.join(groups[:3])}" + (" and more" if len(groups) > 3 else "") \
+            if groups else ""
+        summary = edition.note.summary if edition.note and edition.note.summary else \
+            f"{count} article{'s' if count != 1 else ''}{about}, {edition.dates}."
+        title = f"{edition.label}: {edition.note.title}" if edition.note and \
+            edition.note.title else f"{edition.label}, {edition.dates}"
+        updated = max([edition.ends_at, *(p.modified for p in edition.articles)])
+        entries.append(FeedEntry(id=url, url=url, title=title, published=edition.ends_at,
+                                 updated=updated, summary=summary, content=None, authors=(),
+                                 categories=tuple(groups), page=None, edition=edition))
+    return Feed(f"Editions · {site.config.title}", f"Every {NOUNS[site.config.editions]}'s "
+                f"digest of {site.config.title}", urls.absolute(EDITIONS), EDITIONS, entries)
+
+

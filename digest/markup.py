@@ -88,6 +88,56 @@ def html_to_text(html: str) -> tuple[str, str]:
     return quickmark.squash("".join(extractor.parts)), quickmark.squash(first)
 
 
+class _BlockExtractor(HTMLParser):
+    """The text of each block (paragraph, heading, list item, quote) of an HTML
+    fragment, a link's target after its text: a plain-text email of a note."""
+
+    BLOCKS = frozenset({"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
+                        "tr", "div"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[str] = []
+        self.current: list[str] = []
+        self.links: list[str | None] = []
+
+    def end_block(self) -> None:
+        text = quickmark.squash("".join(self.current))
+        if text:
+            self.blocks.append(text)
+        self.current = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.BLOCKS:
+            self.end_block()
+            if tag == "li":
+                self.current.append("- ")
+        elif tag == "a":
+            self.links.append(dict(attrs).get("href"))
+        elif tag == "br":
+            self.current.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.BLOCKS:
+            self.end_block()
+        elif tag == "a" and self.links:
+            target = self.links.pop()
+            if target and not target.startswith("#"):
+                self.current.append(f" <{target}>")
+
+    def handle_data(self, data: str) -> None:
+        self.current.append(data)
+
+
+def html_blocks(html: str) -> list[str]:
+    """The text of each block of an HTML fragment (links as "text <url>")."""
+    extractor = _BlockExtractor()
+    extractor.feed(html)
+    extractor.close()
+    extractor.end_block()
+    return extractor.blocks
+
+
 @cache
 def _converter(process: int) -> markdown.Markdown:
     """One converter per process (the pid is the key: a forked worker builds its own)."""

@@ -10,12 +10,13 @@ import heapq
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
+from functools import cache, cached_property
 
 from slugify import slugify as _slugify
 
 from digest.config import Config
 from digest.content import Content
+from digest.editions import Edition, build_editions, period_of
 from digest.entries import Article, CompanyEntry, Event, Mention, TopicEntry
 from digest.errors import Diagnostics, did_you_mean
 from digest.urls import (
@@ -149,6 +150,17 @@ class Site:
     held_back: list[HeldBack]  # drafts and scheduled articles left out of every output
     resolver: Resolver | None = None  # how names map to companies and topics
     by_source: dict[str, str] = field(default_factory=dict)  # article file → site path
+    editions: list[Edition] = field(default_factory=list)  # newest first (editions.py)
+
+    @cached_property
+    def editions_by_key(self) -> dict[str, Edition]:
+        return {edition.key: edition for edition in self.editions}
+
+    def edition_of(self, page: ArticlePage) -> Edition | None:
+        """The edition an article is in ("this week's edition")."""
+        if not self.editions:
+            return None
+        return self.editions_by_key.get(period_of(page.local_date.date(), self.config).key)
 
     @property
     def next_due(self) -> Article | None:
@@ -301,8 +313,10 @@ def build_site(content: Content, config: Config, diagnostics: Diagnostics,
         company.timeline = build_timeline(company)
         company.coverage = count_coverage(company.articles)
     assign_related(pages, companies, topics, config.related_count, memo)
+    editions = build_editions(pages, companies, content.editions, config, selection.now,
+                              selection.include_future, diagnostics)
     site = Site(config, pages, companies, topics, build_archive(pages), held_back, resolver,
-                {page.article.path: page.url for page in pages})
+                {page.article.path: page.url for page in pages}, editions)
     check_url_collisions(site, diagnostics)
     return site
 
@@ -539,3 +553,5 @@ def check_url_collisions(site: Site, diagnostics: Diagnostics) -> None:
         claim(company.url, company.entry.path if company.entry else f"company '{company.name}'")
     for topic in site.topics:
         claim(topic.url, topic.entry.path if topic.entry else f"topic '{topic.name}'")
+    for edition in site.editions:
+        claim(edition.url, edition.note.path if edition.note else f"edition {edition.key}")

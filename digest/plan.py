@@ -15,12 +15,16 @@ from operator import attrgetter
 from typing import Any
 
 from digest import depends
-from digest.feeds import FEED_FILES, Feed, company_feed, site_feed, topic_feed
+from digest.editions import Edition, edition_groups
+from digest.feeds import FEED_FILES, Feed, company_feed, editions_feed, site_feed, topic_feed
 from digest.model import ArchiveYear, ArticlePage, CompanyPage, Site
 from digest.refile import Refiling
 from digest.urls import (
     ARCHIVE,
     COMPANIES,
+    EDITIONS,
+    EMAIL_HTML,
+    EMAIL_TEXT,
     HOME,
     NOT_FOUND,
     ROBOTS,
@@ -38,6 +42,10 @@ from digest.urls import (
 # articles): a year page shows each month's newest headlines, a month page 100 articles.
 YEAR_HEADLINES = 10
 ARCHIVE_PER_PAGE = 100
+EDITIONS_PER_PAGE = 20
+# An email edition aims below this many bytes: Gmail clips a message past 102,400, and
+# sending services add tracking links (render.py shortens the list to fit).
+EMAIL_BUDGET = 80_000
 MODIFIED_AT = attrgetter("modified_at")  # ArticlePage → its lastmod's timestamp, at C speed
 FIRST_FEED_FILE = next(iter(FEED_FILES.values()))  # a feed unit's key (feed_outputs)
 EVENT_LABELS = {"article": "Report", "ipo": "IPO", "earnings": "Earnings",
@@ -378,8 +386,39 @@ class OutputPlan:
             return range(start, len(recipes))
 
         def article(page: ArticlePage) -> Recipe:
-            return lambda: [Output(page.url, "article", "article.html", {"page": page},
+            return lambda: [Output(page.url, "article", "article.html",
+                                   {"page": page, "edition": site.edition_of(page)},
                                    page.modified, shows.article(page), (page.article.body,))]
+
+        group_by = site.config.edition_group
+
+        # An edition is a unit of three files: its page, its email and the email's text.
+        def edition(issue: Edition) -> Recipe:
+            def make() -> list[Output]:
+                groups = edition_groups(issue, group_by)
+                context = {"edition": issue, "groups": groups}
+                shown = shows.edition(issue, groups)
+                return [Output(issue.url, "edition", "edition.html", context,
+                               newest(issue.articles), shown),
+                        Output(issue.url + EMAIL_HTML, "edition", "edition_email.html",
+                               {**context, "budget": EMAIL_BUDGET}, None, shown),
+                        Output(issue.url + EMAIL_TEXT, "edition", "edition_email.txt",
+                               context, None, shown)]
+            return make
+
+        def editions_index(items: Sequence[Edition]) -> None:
+            total = max(1, -(-len(items) // EDITIONS_PER_PAGE))
+            for number in range(1, total + 1):
+                path = paged_path(EDITIONS, number)
+                chunk = items[(number - 1) * EDITIONS_PER_PAGE: number * EDITIONS_PER_PAGE]
+                p = Pagination([], number, total,
+                               paged_path(EDITIONS, number - 1) if number > 1 else None,
+                               paged_path(EDITIONS, number + 1) if number < total else None)
+                add(path, partial(lambda path, p, chunk: [Output(
+                    path, "list", "editions.html", {"editions": chunk, "pagination": p},
+                    newest([a for e in chunk for a in e.articles]) or latest,
+                    (p.number, p.total, p.previous_url, p.next_url,
+                     tuple(depends.edition_summary(e) for e in chunk)))], path, p, chunk))
 
         latest = newest(site.articles)  # the index pages' lastmod
 
@@ -418,7 +457,9 @@ class OutputPlan:
             return lambda: [Output(alias, "other", "redirect.html", {"target": page}, None,
                                    shows.card(page)) for alias in page.article.aliases]
 
-        pages(HOME, site.articles, per_page, "list", "index.html", {})
+        lead = site.editions[0] if site.editions else None
+        pages(HOME, site.articles, per_page, "list", "index.html", {"latest_edition": lead},
+              depends.edition_summary(lead) if lead else ())
         self.article_units = [add(page.url, article(page)) for page in site.articles]
         self.topics_unit = add(TOPICS, topics)
         for topic in site.topics:
@@ -432,7 +473,13 @@ class OutputPlan:
         add(ARCHIVE, archive)
         for value in site.years:
             year(value)
+        if site.config.editions:
+            editions_index(site.editions)
+            for issue in site.editions:
+                add(issue.url, edition(issue))
         feed("", lambda: site_feed(site, urls))
+        if site.config.editions:
+            feed(EDITIONS, lambda: editions_feed(site, urls))
         for topic in site.topics:
             self.topic_units[topic.slug].append(
                 feed(topic.url, partial(topic_feed, topic, site, urls)))

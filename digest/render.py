@@ -25,9 +25,12 @@ from digest.cache import BodyLost, MarkdownCache
 from digest.collector import before_fork
 from digest.config import Config, default_theme_path
 from digest.content import display_path
+from digest.editions import NOUNS, edition_groups
+from digest.entries import EditionNote
 from digest.errors import Diagnostic, Diagnostics
 from digest.feeds import FeedEntry
 from digest.links import resolve_body
+from digest.markup import html_blocks
 from digest.model import ArticlePage, CompanyPage, Site
 from digest.plan import EVENT_LABELS, Output
 from digest.urls import (
@@ -118,6 +121,11 @@ class BodyResolver:
     def feed_html(self, entry: FeedEntry) -> str:
         return self.html(entry.content, absolute=True) if entry.content else ""
 
+    def note_html(self, note: EditionNote, absolute: bool = False) -> str:
+        """An editor's note as a page (or, `absolute`, an email or a feed) shows it."""
+        return resolve_body(note.html, note.path, self.by_source, self.articles_dir,
+                            self.urls, absolute)
+
 
 def by_initial(companies: Sequence[CompanyPage]) -> list[tuple[str, list[CompanyPage]]]:
     """A-Z groups for the company index; names not starting with A-Z go under '#'."""
@@ -157,6 +165,34 @@ def dateline(page: ArticlePage) -> Markup:
 _DATELINES: dict[tuple[datetime, timedelta | None, str | None, bool], Markup] = {}
 
 
+# Inline styles for the HTML of an editor's note inside an email edition: mail clients
+# drop or ignore style sheets, so each element carries its own.
+EMAIL_STYLES = {
+    "p": "margin:0 0 12px 0;", "a": "color:#0b5cad;",
+    "ul": "margin:0 0 12px 0;padding-left:20px;", "ol": "margin:0 0 12px 0;padding-left:20px;",
+    "li": "margin:0 0 4px 0;", "blockquote": "margin:0 0 12px 0;padding-left:12px;"
+    "border-left:3px solid #d9d9d9;", "h2": "margin:16px 0 8px 0;font-size:18px;",
+    "h3": "margin:16px 0 8px 0;font-size:16px;", "h4": "margin:16px 0 8px 0;font-size:15px;",
+    "table": "border-collapse:collapse;margin:0 0 12px 0;",
+    "th": "border:1px solid #d9d9d9;padding:4px 8px;text-align:left;",
+    "td": "border:1px solid #d9d9d9;padding:4px 8px;",
+    "img": "max-width:100%;height:auto;", "pre": "white-space:pre-wrap;margin:0 0 12px 0;",
+}
+OPENING_TAG = re.compile(r"<(" + "|".join(EMAIL_STYLES) + r")(\s[^>]*)?>")
+
+
+def inline_styles(html: str) -> Markup:
+    """An HTML fragment with each element's email style in its own `style` attribute
+    (and a link's `class` for the dark scheme), unless it has one already."""
+    def styled(match: re.Match[str]) -> str:
+        tag, attributes = match[1], match[2] or ""
+        if "style=" in attributes:
+            return match[0]
+        extra = ' class="mail-link"' if tag == "a" and "class=" not in attributes else ""
+        return f'<{tag}{attributes}{extra} style="{EMAIL_STYLES[tag]}">'
+    return Markup(OPENING_TAG.sub(styled, html))
+
+
 def make_environment(config: Config, urls: Urls, bodies: BodyResolver) -> jinja2.Environment:
     search_path = [str(config.templates_path), str(default_theme_path())]
     env = jinja2.Environment(
@@ -171,7 +207,19 @@ def make_environment(config: Config, urls: Urls, bodies: BodyResolver) -> jinja2
     env.globals.update(config=config, url=urls.path, absolute_url=urls.absolute,
                        dateline=dateline, coverage_chart=coverage_chart, by_initial=by_initial,
                        event_labels=EVENT_LABELS, body_html=bodies.html,
-                       content_html=bodies.feed_html)
+                       note_html=bodies.note_html, period_noun=NOUNS.get(config.editions, ""))
+
+    def content_html(entry: FeedEntry) -> str:
+        """A feed entry's content: the article's body, or a whole edition."""
+        if entry.edition is None:
+            return bodies.feed_html(entry)
+        edition = entry.edition
+        return env.get_template("feeds/edition.html").render(
+            edition=edition, groups=edition_groups(edition, config.edition_group))
+
+    env.globals["content_html"] = content_html
+    env.filters["blocks"] = html_blocks
+    env.filters["inline_styles"] = inline_styles
     env.filters["dateline"] = format_dateline
     env.filters["isoformat"] = lambda moment: moment.isoformat()
     env.filters["rfc822"] = lambda moment: email.utils.format_datetime(moment)
@@ -251,7 +299,7 @@ def _render_one(index: int) -> tuple[int, bytes | bool | Diagnostic]:
     env, outputs, root, sink = _WORK
     output = outputs[index]
     try:
-        html = env.get_template(output.template).render(output.context, page_url=output.site_path)
+        html = render_page(env, output.template, output.context, output.site_path)
         if output.template.endswith(".xml"):
             # XML 1.0 has no place for most control characters: one NUL pasted into a
             # headline would make every feed unreadable.
@@ -265,6 +313,37 @@ def _render_one(index: int) -> tuple[int, bytes | bool | Diagnostic]:
     # 17,000 file creations at 10,000 articles (it was the busiest of three processes
     # on two cores).
     return index, data if sink is None else sink.put(output_file(output.site_path), data)
+
+
+def render_page(env: jinja2.Environment, name: str, context: dict[str, Any],
+                site_path: str) -> str:
+    """One page: the template `name` with `context` (kept within its `budget` bytes if
+    it has one)."""
+    template = env.get_template(name)
+    budget = context.get("budget")
+    if budget is None:
+        return template.render(context, page_url=site_path)
+    return render_within(template, context, site_path, budget)
+
+
+def render_within(template: jinja2.Template, context: dict[str, Any], site_path: str,
+                  budget: int) -> str:
+    """The page, listing only as many of its articles (`limit`) as fit in `budget`
+    bytes: an email edition past Gmail's clipping point links to the rest on the web.
+    The most articles that fit, found by bisection (a page's size grows with them)."""
+    def made(limit: int | None) -> str:
+        return template.render(context, page_url=site_path, limit=limit)
+    html = made(None)
+    if len(html.encode()) <= budget:
+        return html
+    low, high = 0, sum(len(group.articles) for group in context["groups"])
+    while low < high:  # the largest limit that fits: low fits (or is 0), high does not
+        middle = (low + high + 1) // 2
+        if len(made(middle).encode()) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return made(low)
 
 
 def render_outputs(site: Site, urls: Urls, bodies: BodyResolver, outputs: list[Output],

@@ -15,7 +15,7 @@ from pathlib import Path
 from digest.config import Config
 from digest.content import FileRecord
 from digest.depends import HashMemo, fingerprint_bytes, iso, shown_bytes
-from digest.entries import Article
+from digest.entries import Article, EditionNote
 from digest.errors import Diagnostic
 from digest.model import ArticlePage, RelatedMemo, Selection, Site, patch_site, shape
 from digest.plan import Output, OutputPlan
@@ -95,8 +95,8 @@ def kept_site(kept: KeptState, state: State | None, changed: list[Article] | Non
 
 
 def restore(state: State | None, changed: list[Article] | None, config: Config,
-            settings: str, salt: bytes, urls: Urls, memo: RelatedMemo | None
-            ) -> Resumed | None:
+            settings: str, salt: bytes, urls: Urls, memo: RelatedMemo | None,
+            selection: Selection) -> Resumed | None:
     """The model the last CLI build saved (snapshot.py), with `changed` put in: as
     `kept_site` does for serve."""
     folder = state_folder(config)
@@ -111,8 +111,9 @@ def restore(state: State | None, changed: list[Article] | None, config: Config,
     if saved is None or saved.settings != settings or saved.salt != salt:
         return None
     try:
-        site = thaw(saved, config, {path: record.entry for path, record in state.files.items()
-                                    if isinstance(record.entry, Article)})
+        entries = [record.entry for record in state.files.values()]
+        site = thaw(saved, config, {e.path: e for e in entries if isinstance(e, Article)},
+                    [e for e in entries if isinstance(e, EditionNote)], selection)
     except KeyError:
         return None
     patched = put_in(site, changed, memo)

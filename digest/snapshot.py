@@ -23,8 +23,9 @@ from typing import Any
 
 from digest.collector import no_gc_pauses
 from digest.config import Config
-from digest.entries import Article
-from digest.errors import Diagnostic
+from digest.editions import build_editions
+from digest.entries import Article, EditionNote
+from digest.errors import Diagnostic, Diagnostics
 from digest.model import (
     ArchiveMonth,
     ArchiveYear,
@@ -32,6 +33,7 @@ from digest.model import (
     CompanyPage,
     HeldBack,
     MonthCount,
+    Selection,
     Site,
     TimelineEntry,
     TimelineMonth,
@@ -97,10 +99,12 @@ def freeze(site: Site, plan: OutputPlan, notes: list[Diagnostic], ids: Mapping[i
                     [ids[id(page)] for page in site.articles] if ids else [])
 
 
-def thaw(snapshot: Snapshot, config: Config, articles: Mapping[str, Article]) -> Site:
+def thaw(snapshot: Snapshot, config: Config, articles: Mapping[str, Article],
+         notes: list[EditionNote], selection: Selection) -> Site:
     """The model the snapshot was frozen from, with each page's article from `articles`
     (same shape: the files' records as the last build left them). KeyError when an
-    article is missing."""
+    article is missing. The editions are made again from the pages (a few milliseconds;
+    the snapshot's notes already hold what making them reported)."""
     pages = [ArticlePage(articles[path], url, local, updated, 0, modified, modified_at)
              for path, url, local, updated, modified, modified_at, *_ in snapshot.pages]
     for page in pages:
@@ -132,7 +136,10 @@ def thaw(snapshot: Snapshot, config: Config, articles: Mapping[str, Article]) ->
                                      for month, name, month_url, members in months], count)
              for year, url, count, months in snapshot.years]
     held = [HeldBack(articles[path], reason) for path, reason in snapshot.held_back]
-    return Site(config, pages, companies, topics, years, held, None, dict(snapshot.by_source))
+    editions = build_editions(pages, companies, notes, config, selection.now,
+                              selection.include_future, Diagnostics())
+    return Site(config, pages, companies, topics, years, held, None, dict(snapshot.by_source),
+                editions)
 
 
 # Items per pickle of the snapshot's long lists: a pickler remembers every object it

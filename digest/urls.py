@@ -63,6 +63,8 @@ TOPICS = "topics/"
 COMPANIES = "companies/"
 ARCHIVE = "archive/"
 SEARCH = "search/"
+EDITIONS = "editions/"
+EMAIL_HTML, EMAIL_TEXT = "email.html", "email.txt"  # beside each edition's page
 NOT_FOUND = "404.html"
 SITEMAP = "sitemap.xml"
 ROBOTS = "robots.txt"
@@ -80,6 +82,10 @@ def company_path(slug: str) -> str:
 
 def topic_path(slug: str) -> str:
     return f"{TOPICS}{slug}/"
+
+
+def edition_path(key: str) -> str:
+    return f"{EDITIONS}{key}/"
 
 
 def archive_year_path(year: int) -> str:

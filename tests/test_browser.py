@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, Page
 from tests.test_example_site import SEED_PAGE
 
 PAGES = ["", SEED_PAGE, "search/", "companies/", "companies/alibaba/", "topics/", "topics/cloud/",
-         "archive/", "archive/2023/", "no/such/page/"]
+         "archive/", "archive/2023/", "editions/", "editions/2023-W20/", "no/such/page/"]
 
 CONTRAST_SCRIPT = """
 () => {
@@ -53,7 +53,7 @@ def test_phone_layout_has_no_sideways_scroll_and_no_offsite_request(
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("path", ["", SEED_PAGE, "companies/alibaba/"])
+@pytest.mark.parametrize("path", ["", SEED_PAGE, "companies/alibaba/", "editions/2023-W20/"])
 def test_text_meets_aa_contrast(browser: Browser, site_url: str, scheme: str,
                                 path: str) -> None:
     page, _ = open_page(browser, site_url + path, color_scheme=scheme)

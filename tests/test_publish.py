@@ -24,7 +24,7 @@ def feeds_of(site: Path) -> list[Path]:
 
 def test_every_feed_parses_strictly(built_under_subpath: Path) -> None:
     feeds = feeds_of(built_under_subpath)
-    assert len(feeds) == 3 * (1 + 10 + 7)  # site, each topic, each company
+    assert len(feeds) == 3 * (1 + 1 + 10 + 7)  # site, editions, each topic, each company
     for path in feeds:
         data = path.read_bytes()
         if path.suffix == ".json":

@@ -1,0 +1,91 @@
+"""`digest edition [PERIOD] [--format html|text] [--output FILE]`: one edition as the
+email HTML or plain text the build writes beside its page, for pasting into a mail
+tool (issue 11). The latest finished edition unless a period is named."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from digest.build import load
+from digest.cache import MarkdownCache
+from digest.config import Config
+from digest.editions import KEY_EXAMPLES, Edition, edition_groups, finished, parse_period
+from digest.errors import Diagnostic, Diagnostics, UsageError
+from digest.model import Selection, Site
+from digest.plan import EMAIL_BUDGET
+from digest.render import BodyResolver, make_environment, render_page
+from digest.urls import EMAIL_HTML, EMAIL_TEXT, Urls
+
+TEMPLATES = {"html": ("edition_email.html", EMAIL_HTML), "text": ("edition_email.txt", EMAIL_TEXT)}
+
+
+@dataclass(frozen=True)
+class Printed:
+    edition: Edition
+    text: str
+    warnings: list[Diagnostic]
+
+
+def usage(argument: str, message: str, hint: str | None = None) -> UsageError:
+    return UsageError([Diagnostic(argument, 0, 0, message, hint=hint)])
+
+
+def choose(site: Site, period: str | None, config: Config) -> Edition:
+    """The edition `period` names, or the latest finished one; UsageError (exit 2) with
+    a hint when there is none."""
+    if not config.editions:
+        raise usage("editions", "editions are off for this site",
+                    'set editions = "weekly" (or "daily", "monthly") in [tool.digest]')
+    latest = site.editions[0].key if site.editions else None
+    if period is None:
+        done = finished(site.editions)
+        if done:
+            return done[0]
+        raise usage("PERIOD", "no edition has finished yet",
+                    f"name the running one to print it anyway: digest edition {latest}"
+                    if latest else "add articles first")
+    found = parse_period(period, config)
+    if found is None:
+        raise usage(period, f"'{period}' names no {config.editions} edition",
+                    f"write a period such as {latest or KEY_EXAMPLES[config.editions]}")
+    edition = site.editions_by_key.get(found.key)
+    if edition is None:
+        raise usage(period, f"no published article is dated in {found.key}",
+                    f"the latest edition is {latest}" if latest else "add articles first")
+    return edition
+
+
+def print_edition(config: Config, period: str | None, form: str, selection: Selection
+                  ) -> Printed:
+    """The edition as its email.html (`form` "html") or email.txt ("text") reads."""
+    diagnostics = Diagnostics()
+    with MarkdownCache(config.cache_path, prune=False) as store:
+        site, _ = load(config, diagnostics, selection, store)
+        edition = choose(site, period, config)
+        urls = Urls(config.base_url)
+        env = make_environment(config, urls, BodyResolver(site, store, urls))
+        template, name = TEMPLATES[form]
+        context = {"edition": edition, "groups": edition_groups(edition, config.edition_group)}
+        if form == "html":
+            context["budget"] = EMAIL_BUDGET
+        text = render_page(env, template, context, edition.url + name)
+    return Printed(edition, text, diagnostics.warnings)
+
+
+def write_new(path: Path, text: str) -> None:
+    """Write a file that does not exist yet (an editor's file is never overwritten),
+    whole or not at all."""
+    if path.exists() or path.is_symlink():
+        raise usage(str(path), "file exists; digest edition never overwrites a file",
+                    "choose another --output name, or remove the file first")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.link(temporary, path)  # fails if the file appeared meanwhile: never replaced
+    except FileExistsError:
+        raise usage(str(path), "file exists; digest edition never overwrites a file",
+                    "choose another --output name, or remove the file first") from None
+    finally:
+        temporary.unlink(missing_ok=True)
