@@ -43,6 +43,9 @@ from digest.urls import (
 YEAR_HEADLINES = 10
 ARCHIVE_PER_PAGE = 100
 EDITIONS_PER_PAGE = 20
+# "Latest" stops after this many pages (500 articles by default); older news is in the
+# archive, by month. At 10,000 articles the 950 pages past it were 9.5 MB nobody reads.
+LATEST_PAGES = 50
 # An email edition aims below this many bytes: Gmail clips a message past 102,400, and
 # sending services add tracking links (render.py shortens the list to fit).
 EMAIL_BUDGET = 80_000
@@ -458,8 +461,11 @@ class OutputPlan:
                                    shows.card(page)) for alias in page.article.aliases]
 
         lead = site.editions[0] if site.editions else None
-        pages(HOME, site.articles, per_page, "list", "index.html", {"latest_edition": lead},
-              depends.edition_summary(lead) if lead else ())
+        recent = site.articles[:LATEST_PAGES * per_page]
+        older = len(site.articles) > len(recent)  # the last page points to the archive
+        pages(HOME, recent, per_page, "list", "index.html",
+              {"latest_edition": lead, "older_in_archive": older},
+              (depends.edition_summary(lead) if lead else (), older))
         self.article_units = [add(page.url, article(page)) for page in site.articles]
         self.topics_unit = add(TOPICS, topics)
         for topic in site.topics:

@@ -21,9 +21,9 @@ CONTRAST_SCRIPT = """
   const bg = getComputedStyle(document.body).backgroundColor;
   const pick = sel => [...document.querySelectorAll(sel)].map(e => getComputedStyle(e).color);
   const colours = [...pick('main p, main li, main h1'), ...pick('main a'),
-                   ...pick('.meta, .count, h4, figcaption, dt'), ...pick('.chip')];
-  const chipBg = [...document.querySelectorAll('.chip')].map(e => [getComputedStyle(e).color,
-                  getComputedStyle(e).backgroundColor]);
+                   ...pick('.meta, .count, h4, figcaption, dt'), ...pick('.chip, .chips a')];
+  const chipBg = [...document.querySelectorAll('.chip, .chips a')].map(
+      e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]);
   return {bg, worst: Math.min(...colours.map(c => ratio(c, bg)),
                               ...chipBg.map(([c, b]) => ratio(c, b)))};
 }
