@@ -80,17 +80,24 @@ def check_site(site: Site, published: set[str], resolver: Resolver,
         matter = parse_front_matter(text, article.path, Diagnostics())
         if matter is None:
             continue
-        check_references(article, matter.body, matter.body_line, published, sources, root,
-                         diagnostics)
+        check_references(article.path, matter.body, matter.body_line, published, sources,
+                         root, diagnostics)
         check_names(article, resolver, company_names, topic_names, diagnostics)
         if article.path in listed:
             check_mentions(article, store.get(article.body).text, text, listed[article.path],
                            resolver, diagnostics)
+    for note in (edition.note for edition in site.editions if edition.note):
+        text = read_text(root / note.path, note.path, diagnostics) or ""
+        matter = parse_front_matter(text, note.path, Diagnostics())
+        if matter is not None:
+            check_references(note.path, matter.body, matter.body_line, published, sources,
+                             root, diagnostics)
     return diagnostics.sorted()
 
 
-def check_references(article: Article, body: str, body_line: int, published: set[str],
+def check_references(source: str, body: str, body_line: int, published: set[str],
                      sources: set[str], root: Path, diagnostics: Diagnostics) -> None:
+    """The links and images of the Markdown body of `source` (an article or a note)."""
     for ref in find_references(body, body_line):
         target = ref.target
         if is_external(target):
@@ -99,18 +106,18 @@ def check_references(article: Article, body: str, body_line: int, published: set
             path = target.split("#")[0].split("?")[0].lstrip("/")
             if path not in published and f"{path}/" not in published \
                     and path.removesuffix("index.html") not in published:
-                diagnostics.warning(article.path, ref.line, ref.column,
+                diagnostics.warning(source, ref.line, ref.column,
                                     f"link to '{target}' matches no page of the site",
                                     near_miss_hint(path, published))
             continue
-        path = source_relative(article.path, target)
+        path = source_relative(source, target)
         if path.endswith(".md"):
             if path not in sources:
-                diagnostics.warning(article.path, ref.line, ref.column,
+                diagnostics.warning(source, ref.line, ref.column,
                                     f"broken link: '{target}' is not an article",
-                                    near_miss_hint(path, sources - {article.path}))
+                                    near_miss_hint(path, sources - {source}))
         elif not (root / path).is_file():
-            diagnostics.warning(article.path, ref.line, ref.column,
+            diagnostics.warning(source, ref.line, ref.column,
                                 f"missing file '{target}' (looked for {path})",
                                 "put the file there, or fix the path (relative to the "
                                 "article's folder)")

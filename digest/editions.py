@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -38,13 +39,18 @@ class Period:
 
 def period_of(day: date, config: Config) -> Period:
     """The period (of the `editions` setting) a local date falls in."""
-    mode = config.editions
+    return _period_of(day, config.editions, config.week_start)
+
+
+@lru_cache(maxsize=1 << 16)
+def _period_of(day: date, mode: str, week_start: str) -> Period:
+    # (once a day a process: every article's page asks for its edition)
     if mode == "daily":
         return Period(day.isoformat(), day, day)
     if mode == "monthly":
         last = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
         return Period(f"{day:%Y-%m}", day.replace(day=1), last)
-    start = day - timedelta(days=(day.weekday() - WEEKDAYS.index(config.week_start)) % 7)
+    start = day - timedelta(days=(day.weekday() - WEEKDAYS.index(week_start)) % 7)
     # A week is named by the ISO week of its middle day: for weeks from Monday, exactly
     # the ISO week; for weeks from another day, the ISO week most of its days are in.
     year, week, _ = (start + timedelta(days=3)).isocalendar()

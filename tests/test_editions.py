@@ -256,3 +256,16 @@ def test_edition_command(digest: RunDigest, tmp_path: Path) -> None:
     fresh = tmp_path / "new.txt"
     assert digest("edition", "2023-W20", "--format", "text", "--output", fresh).returncode == 0
     assert fresh.read_text(encoding="utf-8") == text.stdout
+
+
+def test_check_reports_a_notes_broken_links(example_site: Path, digest: RunDigest) -> None:
+    note = example_site / "content/editions/2023-W20.md"
+    note.write_text("---\ntitle: Links\n---\nSee [the plan](../articles/2023/no-such.md)\n"
+                    "and [the topic](/topics/no-such/).\n", encoding="utf-8")
+    result = digest("check", cwd=example_site)
+    assert result.returncode == 0, result.stderr
+    assert "content/editions/2023-W20.md:4:16: warning: broken link: " \
+           "'../articles/2023/no-such.md' is not an article" in result.stderr
+    assert "content/editions/2023-W20.md:5:17: warning: link to '/topics/no-such/' matches " \
+           "no page of the site" in result.stderr
+    assert digest("check", "--strict", cwd=example_site).returncode == 1
