@@ -192,13 +192,15 @@ class Cards(dict[int, bytes]):
 
 
 def edition_link(edition: Edition | None) -> Value | None:
-    return (edition.key, edition.url, edition.label, edition.dates) if edition else None
+    """A link to an edition ("this week's edition" while it is in progress)."""
+    return (edition.key, edition.url, edition.label, edition.dates, edition.in_progress) \
+        if edition else None
 
 
 def edition_summary(edition: Edition) -> Value:
     """What lists of editions (and the home page) show of one."""
     note = edition.note
-    return (edition_link(edition), edition.title, edition.in_progress, iso(edition.ends_at),
+    return (edition_link(edition), edition.title, iso(edition.ends_at),
             len(edition.articles), edition.companies, note.summary if note else None)
 
 

@@ -183,11 +183,14 @@ def test_the_running_period_is_in_progress_and_out_of_the_feeds(
     feed = feedparser.parse((site / "editions/feed.xml").read_bytes())
     assert "/editions/2024-W35/" not in " ".join(e.link for e in feed.entries)
     assert "/editions/2024-W21/" in " ".join(e.link for e in feed.entries)
+    article = site / "2024/08/pdd-shares-plunge-after-revenue-miss-and-profit-warning/index.html"
+    assert "this week&#39;s edition" in article.read_text("utf-8")
     # a week later it has ended: the no-op check notices, and it joins the feed
     later = {"SOURCE_DATE_EPOCH": str(1724846400 + 7 * 86400)}
     rebuilt = digest("build", cwd=example_site, env=later)
     assert rebuilt.returncode == 0 and "nothing changed" not in rebuilt.stdout
     assert "In progress" not in (site / "editions/2024-W35/index.html").read_text("utf-8")
+    assert "the edition of Week 35, 2024" in article.read_text("utf-8")
     feed = feedparser.parse((site / "editions/feed.xml").read_bytes())
     assert feed.entries[0].link.endswith("/editions/2024-W35/")
     # --future lets the running one in at once
