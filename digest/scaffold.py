@@ -31,6 +31,9 @@ description = "Business news, dated and sourced."
 # The GitHub Pages workflow passes the real address with --base-url.
 base_url = "/"
 timezone = "UTC"
+# The digest's editions at /editions/: "weekly", "daily", "monthly" or "" for none.
+# An editor's note for a week goes in content/editions/<key>.md, e.g. 2026-W14.md.
+editions = "weekly"
 '''
 
 ARTICLE = '''---
@@ -63,7 +66,7 @@ its page, in a timeline.
 GITIGNORE = "site/\n.site.*\n.digest-cache/\n__pycache__/\n"
 
 # GitHub's official Pages actions. The schedule rebuilds hourly so that articles dated
-# in the future go live by themselves.
+# in the future go live by themselves, and a week's edition joins its feed when it ends.
 WORKFLOW = '''name: Publish to GitHub Pages
 
 on:
