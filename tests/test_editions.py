@@ -4,18 +4,22 @@ feeds, email and text twins, the in-progress rule, notes' diagnostics, `digest e
 from __future__ import annotations
 
 import json
+import random
 import re
 from dataclasses import replace
 from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import feedparser
+import jinja2
 import pytest
 from playwright.sync_api import Browser, Request
 
 from digest.config import WEEKDAYS, Config
 from digest.editions import parse_period, period_dates, period_of
+from digest.render import render_within
 from tests.conftest import RunDigest
 from tests.test_example_site import SEED_PAGE
 
@@ -272,3 +276,21 @@ def test_check_reports_a_notes_broken_links(example_site: Path, digest: RunDiges
     assert "content/editions/2023-W20.md:5:17: warning: link to '/topics/no-such/' matches " \
            "no page of the site" in result.stderr
     assert digest("check", "--strict", cwd=example_site).returncode == 1
+
+
+def test_the_email_budget_keeps_the_most_articles_that_fit() -> None:
+    """render_within finds, for any budget, the longest list that fits, however uneven
+    the articles' sizes (interpolating, then bisecting)."""
+    rng = random.Random(11)
+    template = jinja2.Environment().from_string(
+        "<frame>{% for a in groups[0].articles %}{% if limit is none or loop.index0 < limit %}"
+        "{{ a }}{% endif %}{% endfor %}</frame>")
+    for _ in range(200):
+        articles = ["x" * rng.choice([1, 5, 40, 400, 3000]) for _ in range(rng.randint(1, 60))]
+        context = {"groups": [SimpleNamespace(articles=articles)]}
+        sizes = [len("<frame></frame>") + sum(map(len, articles[:n]))
+                 for n in range(len(articles) + 1)]
+        budget = rng.randint(10, sizes[-1] + 100)
+        made = render_within(template, context, "x", budget)
+        best = max([n for n, size in enumerate(sizes) if size <= budget], default=0)
+        assert made == template.render(context, limit=None if best == len(articles) else best)
