@@ -351,7 +351,18 @@ def check_clashes(plan: OutputPlan, listed: list[tuple[str, str, str]],
             continue
         alias = output if output.template == "redirect.html" else first
         other = first if alias is output else output
-        page: ArticlePage = alias.context["target"]
+        if alias.template != "redirect.html":  # an article's own URL (permalink "/{slug}/")
+            article, other = (first, output) if first.template == "article.html" \
+                else (output, first)
+            if article.template != "article.html":  # (two pages digest makes: never)
+                raise AssertionError(f"two outputs at {relative}")
+            page: ArticlePage = article.context["page"]
+            diagnostics.error(page.article.path, *page.article.slug_position,
+                              f"the article's URL '/{article.site_path}' would replace the "
+                              f"page digest makes there ({other.template})",
+                              "give the article another 'slug:' (or change `permalink`)")
+            continue
+        page = alias.context["target"]
         line, column = page.article.slug_position
         what = ("another alias" if other.template == "redirect.html"
                 else f"the page digest makes there ({other.template})")

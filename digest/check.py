@@ -91,13 +91,15 @@ def check_site(site: Site, published: set[str], resolver: Resolver,
         matter = parse_front_matter(text, note.path, Diagnostics())
         if matter is not None:
             check_references(note.path, matter.body, matter.body_line, published, sources,
-                             root, diagnostics)
+                             root, diagnostics, files_beside=False)
     return diagnostics.sorted()
 
 
 def check_references(source: str, body: str, body_line: int, published: set[str],
-                     sources: set[str], root: Path, diagnostics: Diagnostics) -> None:
-    """The links and images of the Markdown body of `source` (an article or a note)."""
+                     sources: set[str], root: Path, diagnostics: Diagnostics,
+                     files_beside: bool = True) -> None:
+    """The links and images of the Markdown body of `source`: an article, or an editor's
+    note (`files_beside` False: files kept beside a note are not published)."""
     for ref in find_references(body, body_line):
         target = ref.target
         if is_external(target):
@@ -116,11 +118,16 @@ def check_references(source: str, body: str, body_line: int, published: set[str]
                 diagnostics.warning(source, ref.line, ref.column,
                                     f"broken link: '{target}' is not an article",
                                     near_miss_hint(path, sources - {source}))
+        elif not files_beside:
+            diagnostics.warning(source, ref.line, ref.column,
+                                f"'{target}' is beside an editor's note, where files are not "
+                                "published", "put it in content/static/ and link it as "
+                                "/name, or beside an article")
         elif not (root / path).is_file():
             diagnostics.warning(source, ref.line, ref.column,
                                 f"missing file '{target}' (looked for {path})",
                                 "put the file there, or fix the path (relative to the "
-                                "article's folder)")
+                                "file's folder)")
 
 
 def near_miss_hint(name: str, known: Iterable[str]) -> str | None:

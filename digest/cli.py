@@ -172,13 +172,13 @@ def command_edition(args: argparse.Namespace) -> int:
     from digest.edition import print_edition, write_new
     from digest.model import Selection
 
-    config = load_config(Path(args.root).resolve())
+    config = load_config(Path(args.root).resolve(), overrides(args))
     printed = print_edition(config, args.period, args.format,
                             Selection(current_time(), args.drafts, args.future))
     print_diagnostics(printed.warnings)
-    if "://" not in config.base_url:
+    if "://" not in config.base_url and not args.quiet:
         print(f"note: base_url is '{config.base_url}', so the edition's links are site-"
-              "relative; set base_url to the site's full URL before mailing it",
+              "relative; set base_url (or --base-url) to the site's full URL for mail",
               file=sys.stderr)
     if args.output_file:
         write_new(Path(args.output_file), printed.text)
@@ -314,6 +314,8 @@ def make_parser() -> argparse.ArgumentParser:
                          help="email HTML (default) or its plain-text twin")
     edition.add_argument("--output", dest="output_file", metavar="FILE",
                          help="write to FILE (never overwrites) instead of printing")
+    edition.add_argument("--base-url", metavar="URL",
+                         help="as for build: the site's full URL, for absolute links")
     new = verbs.add_parser("new", help="write a new article file (never overwrites)",
                            description="write a new article file (never overwrites)")
     new.set_defaults(handler=command_new)

@@ -4,7 +4,6 @@ tool (issue 11). The latest finished edition unless a period is named."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,17 +74,16 @@ def print_edition(config: Config, period: str | None, form: str, selection: Sele
 
 
 def write_new(path: Path, text: str) -> None:
-    """Write a file that does not exist yet (an editor's file is never overwritten),
-    whole or not at all."""
-    if path.exists() or path.is_symlink():
-        raise usage(str(path), "file exists; digest edition never overwrites a file",
-                    "choose another --output name, or remove the file first")
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    """Write a file that does not exist yet: an editor's file is never overwritten
+    (created exclusively, as `digest new` does)."""
+    if path.is_dir():
+        raise usage(str(path), "is a folder", "name a file: --output FOLDER/edition.html")
     try:
-        temporary.write_text(text, encoding="utf-8")
-        os.link(temporary, path)  # fails if the file appeared meanwhile: never replaced
+        with path.open("x", encoding="utf-8") as file:
+            file.write(text)
     except FileExistsError:
         raise usage(str(path), "file exists; digest edition never overwrites a file",
                     "choose another --output name, or remove the file first") from None
-    finally:
-        temporary.unlink(missing_ok=True)
+    except OSError as error:  # no such folder, a folder of that name, no permission
+        raise usage(str(path), f"cannot write the edition: {error.strerror}",
+                    "name a file in a folder that exists") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import pairwise
@@ -28,6 +28,9 @@ DAY_KEY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 MONTH_KEY = re.compile(r"(\d{4})-(\d{2})")
 KEY_EXAMPLES = {"weekly": "2023-W20", "daily": "2023-05-16", "monthly": "2023-05"}
 NOUNS = {"weekly": "week", "daily": "day", "monthly": "month"}
+# what an edition calls its own period: "This week" over its events, "this week's
+# edition" (while it is the running one)
+THIS_PERIOD = {"weekly": "this week", "daily": "today", "monthly": "this month"}
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ def _period_of(day: date, mode: str, week_start: str) -> Period:
         return Period(day.isoformat(), day, day)
     if mode == "monthly":
         last = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        return Period(f"{day:%Y-%m}", day.replace(day=1), last)
+        return Period(f"{day.year:04d}-{day.month:02d}", day.replace(day=1), last)
     start = day - timedelta(days=(day.weekday() - WEEKDAYS.index(week_start)) % 7)
     # A week is named by the ISO week of its middle day: for weeks from Monday, exactly
     # the ISO week; for weeks from another day, the ISO week most of its days are in.
@@ -70,7 +73,7 @@ def parse_period(key: str, config: Config) -> Period | None:
             found = period_of(date(int(match[1]), int(match[2]), 1), config)
         else:
             return None
-    except ValueError:  # week 54, month 13, 31 February
+    except (ValueError, OverflowError):  # week 54, month 13, 31 February, year 9999's end
         return None
     return found if found.key == key else None
 
@@ -153,7 +156,14 @@ def build_editions(pages: list[ArticlePage], companies: list[CompanyPage],
     notes_by_key: dict[str, EditionNote] = {}
     for note in notes:
         period = parse_period(note.key, config)
-        if period is None:
+        other = next((mode for mode in KEY_EXAMPLES if mode != config.editions and
+                      parse_period(note.key, replace(config, editions=mode))), None)
+        if period is None and other is not None:  # left from another `editions` setting
+            diagnostics.warning(note.path, 1, 1, f"'{note.key}' names a {other} edition, and "
+                                f"editions are {config.editions}: this note is not published",
+                                f"rename it after its period, e.g. content/editions/"
+                                f"{KEY_EXAMPLES[config.editions]}.md, or remove it")
+        elif period is None:
             example = KEY_EXAMPLES[config.editions]
             diagnostics.error(note.path, 1, 1, f"'{note.key}' names no {config.editions} "
                               f"edition", f"name the note after its period, e.g. "

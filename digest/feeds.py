@@ -112,7 +112,8 @@ def editions_feed(site: Site, urls: Urls) -> Feed:
         summary = edition.note.summary if edition.note and edition.note.summary else \
             f"{count} article{'s' if count != 1 else ''}{about}, {edition.dates}."
         title = f"{edition.label}: {edition.note.title}" if edition.note and \
-            edition.note.title else f"{edition.label}, {edition.dates}"
+            edition.note.title else edition.label if site.config.editions == "daily" \
+            else f"{edition.label}, {edition.dates}"  # (a day's label is its date)
         updated = max([edition.ends_at, *(p.modified for p in edition.articles)])
         entries.append(FeedEntry(id=url, url=url, title=title, published=edition.ends_at,
                                  updated=updated, summary=summary, content=None, authors=(),

@@ -99,30 +99,46 @@ class _BlockExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.blocks: list[str] = []
         self.current: list[str] = []
-        self.links: list[str | None] = []
+        self.links: list[tuple[str | None, int]] = []  # target, where its text starts
+        self.lists: list[int] = []  # per open list: the next number (0: a bullet list)
+        self.marker = ""  # a list item's, put before its first text
 
     def end_block(self) -> None:
         text = quickmark.squash("".join(self.current))
         if text:
-            self.blocks.append(text)
+            self.blocks.append(self.marker + text)
+            self.marker = ""
         self.current = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.BLOCKS:
+        if tag in ("ul", "ol"):
+            self.lists.append(1 if tag == "ol" else 0)
+        elif tag in self.BLOCKS:
             self.end_block()
-            if tag == "li":
-                self.current.append("- ")
+            if tag == "li" and self.lists:
+                number = self.lists[-1]
+                self.marker = f"{number}. " if number else "- "
+                self.lists[-1] = number + 1 if number else 0
         elif tag == "a":
-            self.links.append(dict(attrs).get("href"))
+            self.links.append((dict(attrs).get("href"), len(self.current)))
+        elif tag == "img":
+            alt = dict(attrs).get("alt")
+            if alt:
+                self.current.append(f"[{alt}]")
         elif tag == "br":
             self.current.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self.BLOCKS:
+        if tag in ("ul", "ol"):
+            self.end_block()
+            if self.lists:
+                self.lists.pop()
+        elif tag in self.BLOCKS:
             self.end_block()
         elif tag == "a" and self.links:
-            target = self.links.pop()
-            if target and not target.startswith("#"):
+            target, start = self.links.pop()
+            text = "".join(self.current[start:]).strip()
+            if target and not target.startswith("#") and text != target:
                 self.current.append(f" <{target}>")
 
     def handle_data(self, data: str) -> None:

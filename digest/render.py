@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
+from urllib.parse import urljoin, urlsplit
 
 import jinja2
 from markupsafe import Markup, escape
@@ -25,11 +26,10 @@ from digest.cache import BodyLost, MarkdownCache
 from digest.collector import before_fork
 from digest.config import Config, default_theme_path
 from digest.content import display_path
-from digest.editions import NOUNS, edition_groups
-from digest.entries import EditionNote
+from digest.editions import NOUNS, THIS_PERIOD, Edition, edition_groups
 from digest.errors import Diagnostic, Diagnostics
 from digest.feeds import FeedEntry
-from digest.links import resolve_body
+from digest.links import ATTRIBUTE, resolve_body
 from digest.markup import html_blocks
 from digest.model import ArticlePage, CompanyPage, Site
 from digest.plan import EVENT_LABELS, Output
@@ -121,10 +121,23 @@ class BodyResolver:
     def feed_html(self, entry: FeedEntry) -> str:
         return self.html(entry.content, absolute=True) if entry.content else ""
 
-    def note_html(self, note: EditionNote, absolute: bool = False) -> str:
-        """An editor's note as a page (or, `absolute`, an email or a feed) shows it."""
-        return resolve_body(note.html, note.path, self.by_source, self.articles_dir,
-                            self.urls, absolute)
+    def note_html(self, edition: Edition, absolute: bool = False) -> str:
+        """An edition's note as its page (or, `absolute`, its email and feed entry) shows
+        it. Absolute means every link: one left relative (a file beside the note, which
+        is not published, an anchor) is taken as the edition page's."""
+        assert edition.note is not None
+        html = resolve_body(edition.note.html, edition.note.path, self.by_source,
+                            self.articles_dir, self.urls, absolute)
+        if not absolute:
+            return html
+        page = self.urls.absolute(edition.url)
+
+        def anchored(match: re.Match[str]) -> str:
+            attribute, target = match.groups()
+            if urlsplit(target).scheme or target.startswith("//"):
+                return match[0]
+            return f'{attribute}="{urljoin(page, target)}"'
+        return ATTRIBUTE.sub(anchored, html)
 
 
 def by_initial(companies: Sequence[CompanyPage]) -> list[tuple[str, list[CompanyPage]]]:
@@ -178,18 +191,28 @@ EMAIL_STYLES = {
     "td": "border:1px solid #d9d9d9;padding:4px 8px;",
     "img": "max-width:100%;height:auto;", "pre": "white-space:pre-wrap;margin:0 0 12px 0;",
 }
-OPENING_TAG = re.compile(r"<(" + "|".join(EMAIL_STYLES) + r")(\s[^>]*)?>")
+OPENING_TAG = re.compile(r"<(" + "|".join(EMAIL_STYLES) + r")(\s[^>]*?)?(/?)>")
+# What mail must not carry, should a note's raw HTML hold it: scripts and their kin, and
+# event handlers (an email has "no script").
+UNMAILABLE = re.compile(r"<(script|style|iframe|object|embed)\b.*?</\1\s*>|"
+                        r"<(?:script|iframe|object|embed)\b[^>]*>", re.I | re.S)
+ANY_TAG = re.compile(r"<[a-zA-Z][^>]*>")
+HANDLER = re.compile(r"""\s+on[a-z]+\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.I)
 
 
 def inline_styles(html: str) -> Markup:
-    """An HTML fragment with each element's email style in its own `style` attribute
-    (and a link's `class` for the dark scheme), unless it has one already."""
+    """An HTML fragment for mail: each element's email style in its own `style`
+    attribute (and a link's `class` for the dark scheme), unless it has one already;
+    scripts, frames and event handlers dropped."""
     def styled(match: re.Match[str]) -> str:
-        tag, attributes = match[1], match[2] or ""
+        tag, attributes, closing = match[1], (match[2] or "").rstrip(), match[3]
         if "style=" in attributes:
             return match[0]
         extra = ' class="mail-link"' if tag == "a" and "class=" not in attributes else ""
-        return f'<{tag}{attributes}{extra} style="{EMAIL_STYLES[tag]}">'
+        return f'<{tag}{attributes}{extra} style="{EMAIL_STYLES[tag]}"{closing}>'
+    def unhandled(match: re.Match[str]) -> str:  # (handlers only inside a tag)
+        return HANDLER.sub("", match[0])
+    html = ANY_TAG.sub(unhandled, UNMAILABLE.sub("", html))
     return Markup(OPENING_TAG.sub(styled, html))
 
 
@@ -210,7 +233,8 @@ def make_environment(config: Config, urls: Urls, bodies: BodyResolver) -> jinja2
     env.globals.update(config=config, url=urls.path, absolute_url=urls.absolute,
                        dateline=dateline, coverage_chart=coverage_chart, by_initial=by_initial,
                        event_labels=EVENT_LABELS, body_html=bodies.html,
-                       note_html=bodies.note_html, period_noun=NOUNS.get(config.editions, ""))
+                       note_html=bodies.note_html, period_noun=NOUNS.get(config.editions, ""),
+                       this_period=THIS_PERIOD.get(config.editions, ""))
 
     def content_html(entry: FeedEntry) -> str:
         """A feed entry's content: the article's body, or a whole edition."""
@@ -350,7 +374,10 @@ def render_within(template: jinja2.Template, context: dict[str, Any], site_path:
     sizes[total] = size(None)
     if sizes[total] <= budget:
         return made[None]
-    if size(0) > budget:  # not even the frame fits: the shortest page there is
+    if size(0) > budget and "short_note" not in context:
+        # not even the frame fits (a long editor's note): the note stays on the web
+        return render_within(template, {**context, "short_note": True}, site_path, budget)
+    if sizes[0] > budget:  # the shortest page there is
         return made[0]
     low, high = 0, total  # low fits, high does not
     for step in range(total):  # (ends far sooner: the bracket shrinks every step)

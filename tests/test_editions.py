@@ -62,11 +62,16 @@ def test_every_key_names_its_own_period(editions: str) -> None:
 
 
 @pytest.mark.parametrize("key", ["2023-W99", "2023-W00", "2023-W54", "2021-W53x", "2023-13",
-                                 "2023-05-16", "2023-W7", "W20", ""])
+                                 "2023-05-16", "2023-W7", "W20", "", "9999-W52"])
 def test_keys_that_name_no_week(key: str) -> None:
     assert parse_period(key, config()) is None
+    assert parse_period(key, config(week_start="sunday")) is None
     assert parse_period("2023-02-30", config("daily")) is None
     assert parse_period("2023-W20", config("monthly")) is None
+    assert parse_period("9999-12", config("monthly")) is None  # its end is past date.max
+    assert parse_period("0001-W01", config(week_start="sunday")) is None  # before date.min
+    assert parse_period("0999-05", config("monthly")) == period_of(date(999, 5, 3),
+                                                                     config("monthly"))
 
 
 class Links(HTMLParser):
@@ -250,6 +255,13 @@ def test_edition_command(digest: RunDigest, tmp_path: Path) -> None:
     latest = digest("edition")  # the latest finished edition, as email HTML
     assert latest.returncode == 0 and latest.stdout.startswith("<!DOCTYPE html>")
     assert "Week 35, 2024" in latest.stdout
+    linked = digest("edition", "2023-W20", "--format", "text", "--base-url",
+                    "https://example.org/d/", "-q")
+    assert linked.returncode == 0 and linked.stderr == ""
+    assert "Read this edition on the web: https://example.org/d/editions/2023-W20/" \
+        in linked.stdout
+    folder = digest("edition", "--output", tmp_path)
+    assert folder.returncode == 2 and "is a folder" in folder.stderr
     bad = digest("edition", "2023-W99")
     assert bad.returncode == 2
     assert "2023-W99: error: '2023-W99' names no weekly edition" in bad.stderr
@@ -294,3 +306,79 @@ def test_the_email_budget_keeps_the_most_articles_that_fit() -> None:
         made = render_within(template, context, "x", budget)
         best = max([n for n, size in enumerate(sizes) if size <= budget], default=0)
         assert made == template.render(context, limit=None if best == len(articles) else best)
+
+
+def test_a_long_note_and_many_events_still_fit_an_email(example_site: Path,
+                                                        digest: RunDigest) -> None:
+    note = example_site / "content/editions/2023-W20.md"
+    note.write_text("---\ntitle: Long\nsummary: A long week.\n---\n" + "A long paragraph of "
+                    "the editor's thoughts on the week's listings. " * 40 + "\n\n" * 1
+                    + ("More thoughts, at length. " * 30 + "\n\n") * 150, encoding="utf-8")
+    folder = example_site / "content/articles/busy"
+    folder.mkdir()
+    for number in range(120):
+        event = (f"  - {{date: 2023-05-{number % 7 + 15}, company: Alibaba, type: other, "
+                 f"title: Event number {number}}}\n")
+        (folder / f"story-{number}.md").write_text(
+            f"---\ntitle: Story {number}\ndate: 2023-05-{number % 7 + 15}\n"
+            f"companies: [Alibaba]\nevents:\n{event}{event.replace('Event', 'Second')}---\n"
+            f"Body.\n", encoding="utf-8")
+    assert digest("build", "-q", "--base-url", "https://example.org/d/",
+                  cwd=example_site).returncode == 0
+    email = (example_site / "site/editions/2023-W20/email.html").read_text(encoding="utf-8")
+    assert len(email.encode()) <= 80_000
+    assert "Read the editor's note on the web" in email
+    assert re.search(r"\d+ more events on the web", email)
+    assert len(re.findall(r">Story \d+</a>", email)) > 20  # articles still lead the mail
+
+
+def test_a_notes_relative_links_are_absolute_in_mail_and_checked(
+        example_site: Path, digest: RunDigest) -> None:
+    note = example_site / "content/editions/2023-W20.md"
+    note.write_text("---\ntitle: Links\n---\nSee [chart](chart.png), [a page](other/page/), "
+                    "[anchor](#x) and <a href=\"https://x.org/\" onclick=\"go()\">x</a>"
+                    "<script>alert(1)</script>.\n", encoding="utf-8")
+    assert digest("build", "-q", "--base-url", "https://example.org/d/",
+                  cwd=example_site).returncode == 0
+    email = (example_site / "site/editions/2023-W20/email.html").read_text(encoding="utf-8")
+    links = Links()
+    links.feed(email)
+    assert all(url.startswith("https://") for url in links.urls), links.urls
+    assert 'href="https://example.org/d/editions/2023-W20/chart.png"' in email
+    assert "<script" not in email and "onclick" not in email
+    checked = digest("check", cwd=example_site)
+    assert "content/editions/2023-W20.md:4:13: warning: 'chart.png' is beside an editor's " \
+           "note, where files are not published" in checked.stderr
+
+
+def test_a_note_named_for_another_period_is_a_warning(example_site: Path,
+                                                      digest: RunDigest) -> None:
+    pyproject = example_site / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("[tool.digest]",
+                                                       '[tool.digest]\neditions = "monthly"'))
+    result = digest("build", cwd=example_site)
+    assert result.returncode == 0, result.stderr
+    assert "content/editions/2023-W20.md:1:1: warning: '2023-W20' names a weekly edition, " \
+           "and editions are monthly: this note is not published" in result.stderr
+    assert (example_site / "site/editions/2023-05/index.html").is_file()
+
+
+def test_an_article_cannot_take_the_editions_address(example_site: Path,
+                                                     digest: RunDigest) -> None:
+    pyproject = example_site / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        "[tool.digest]", '[tool.digest]\npermalink = "/{slug}/"'))
+    (example_site / "content/articles/2023/editions.md").write_text(
+        "---\ntitle: Editions\ndate: 2023-01-02\n---\nBody.\n", encoding="utf-8")
+    result = digest("build", cwd=example_site)
+    assert result.returncode == 1
+    assert "content/articles/2023/editions.md:2:8: error: the article's URL '/editions/' " \
+           "would replace the page digest makes there (editions.html)" in result.stderr
+
+
+def test_plain_text_of_a_note_keeps_lists_and_links() -> None:
+    from digest.markup import html_blocks, render_markdown
+    html = render_markdown("Intro [site](https://x.org) and <https://x.org>.\n\n- first\n\n"
+                           "- second\n\n1. one\n2. two\n\n![chart](https://x.org/c.png)\n").html
+    assert html_blocks(html) == ["Intro site <https://x.org> and https://x.org.", "- first",
+                                 "- second", "1. one", "2. two", "[chart]"]
