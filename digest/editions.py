@@ -156,8 +156,10 @@ def build_editions(pages: list[ArticlePage], companies: list[CompanyPage],
     notes_by_key: dict[str, EditionNote] = {}
     for note in notes:
         period = parse_period(note.key, config)
-        other = next((mode for mode in KEY_EXAMPLES if mode != config.editions and
-                      parse_period(note.key, replace(config, editions=mode))), None)
+        other = None if period else next(
+            (mode for mode in KEY_EXAMPLES
+             if mode != config.editions and parse_period(note.key, replace(config, editions=mode))),
+            None)
         if period is None and other is not None:  # left from another `editions` setting
             diagnostics.warning(note.path, 1, 1, f"'{note.key}' names a {other} edition, and "
                                 f"editions are {config.editions}: this note is not published",

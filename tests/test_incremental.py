@@ -176,9 +176,10 @@ def edit_static(site: Site) -> str:
 
 def schedule_and_come_due(site: Site) -> str:
     """A scheduled article is held back, then published when "now" passes its date."""
-    site.write(site.root / "content/articles/2025/scheduled.md",
-               {"title": "Scheduled report", "date": "2025-01-02 09:00",
-                "companies": ["Baidu"]}, "Published on its day.\n")
+    if not any(path.name == "scheduled.md" for path in site.articles()):  # (or moved)
+        site.write(site.root / "content/articles/2025/scheduled.md",
+                   {"title": "Scheduled report", "date": "2025-01-02 09:00",
+                    "companies": ["Baidu"]}, "Published on its day.\n")
     site.now = datetime(2025, 1, 3, tzinfo=UTC) if site.now == NOW else NOW
     return "scheduled"
 
@@ -219,9 +220,10 @@ def edit_edition_setting(site: Site) -> str:
 def running_period_ends(site: Site) -> str:
     """An article in the running week; "now" then moves past the week's end (its edition
     stops being "in progress" and joins the feeds), or back."""
-    site.write(site.root / "content/articles/2024/year-end.md",
-               {"title": "Year-end report", "date": "2024-12-30 10:00",
-                "companies": ["Alibaba"]}, "The year closes.\n")
+    if not any(path.name == "year-end.md" for path in site.articles()):  # (or moved)
+        site.write(site.root / "content/articles/2024/year-end.md",
+                   {"title": "Year-end report", "date": "2024-12-30 10:00",
+                    "companies": ["Alibaba"]}, "The year closes.\n")
     site.now = NOW + timedelta(days=7) if site.now == NOW else NOW
     return "period ends"
 
