@@ -132,3 +132,31 @@ def test_stemmer_vectors_are_snowball_english() -> None:
     assert stem("plunged") == stem("plunge") == "plung"
     assert stem_term("阿里") is None and stem_term("9988") is None
     assert stem_term("shares") == "share~"
+
+
+def test_recut_equals_a_fresh_cut_after_random_changes() -> None:
+    """The incremental cut (only the blocks holding changed terms cut again) is the cut
+    made afresh, for terms added, removed and grown past a shard of their own."""
+    import random
+    from array import array
+
+    from digest.search.indexer import OWN_SHARD_VALUES, cut_shards, recut, utf16_order
+
+    rng = random.Random(5)
+    words = [f"{rng.choice('abcdefghij')}{rng.randint(0, 9999)}" for _ in range(3000)]
+    for _ in range(60):
+        postings = {w: array("i", [0] * rng.choice([2, 40, 400, OWN_SHARD_VALUES]))
+                    for w in rng.sample(words, 1200)}
+        previous = [tuple(s) for s in cut_shards(sorted(postings, key=utf16_order), postings)]
+        dirty: set[str] = set()
+        for word in rng.sample(words, rng.randint(1, 40)):
+            change = rng.random()
+            if word in postings and change < 0.3:
+                del postings[word]
+            elif change < 0.7:
+                postings[word] = array("i", [0] * rng.choice([2, 40, 40_000, OWN_SHARD_VALUES]))
+            else:
+                continue
+            dirty.add(word)
+        assert recut(previous, postings, dirty) == \
+            cut_shards(sorted(postings, key=utf16_order), postings)

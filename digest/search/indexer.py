@@ -394,6 +394,62 @@ def cut_shards(terms: list[str], postings: dict[str, array[int]]) -> list[list[s
     return result
 
 
+def starts_block(term: str) -> bool:
+    """A term whose crc puts a shard boundary before it whatever its neighbours are:
+    the shards between two such terms (a block) depend on that block's terms alone."""
+    return crc(term) % SHARD_BOUNDARY == 0
+
+
+def recut(previous: list[tuple[str, ...]], postings: dict[str, array[int]],
+          dirty: set[str]) -> list[list[str]]:
+    """`cut_shards` of every term, from the previous cut (its shards in order) when only
+    the `dirty` terms' postings changed (some new, some gone): only the blocks holding
+    one are cut again (sorting and cutting 30,000 terms took a tenth of a one-article
+    edit at 10,000 articles)."""
+    order = [term for shard in previous for term in shard]
+    known = set(order)
+    gone = {term for term in dirty if term not in postings}
+    order = [term for term in order if term not in gone] if gone else order
+    for term in sorted((t for t in dirty if t in postings and t not in known),
+                       key=utf16_order):
+        order.insert(bisect.bisect_left(order, utf16_order(term), key=utf16_order), term)
+    if not order:
+        return []
+    at = {term: number for number, term in enumerate(order)}
+    touched = {at[term] for term in dirty if term in at}
+    # a new term that starts a block ends the one before it: that one is cut again too
+    touched.update(at[term] - 1 for term in dirty
+                   if term in at and term not in known and at[term] > 0)
+    # where a term left, the block that now holds its place (its neighbours' block)
+    touched.update(min(bisect.bisect_left(order, utf16_order(term), key=utf16_order),
+                       len(order) - 1) for term in gone)
+    blocks: list[tuple[int, int]] = []  # [start, end) of the blocks to cut again
+    for number in sorted(touched):
+        if blocks and number < blocks[-1][1]:
+            continue
+        start = number
+        while start > 0 and not starts_block(order[start]):
+            start -= 1
+        end = number + 1
+        while end < len(order) and not starts_block(order[end]):
+            end += 1
+        blocks.append((start, end))
+    kept = {shard[0]: shard for shard in previous}
+    cut: list[list[str]] = []
+    number = 0
+    for start, end in [*blocks, (len(order), len(order))]:
+        while number < start:  # an untouched block: the shards it had
+            shard = kept.get(order[number], ())
+            if not shard or list(shard) != order[number:number + len(shard)]:
+                return cut_shards(order, postings)  # (not the cut it was: cut them all)
+            cut.append(list(shard))
+            number += len(shard)
+        if start < end:
+            cut += cut_shards(order[start:end], postings)
+            number = end
+    return cut
+
+
 def delta_encode(values: array[int]) -> list[int]:
     encoded = list(values)
     ids = encoded[0::2]
@@ -509,7 +565,8 @@ def write_index(site: Site, store: MarkdownCache, emit: Emit,
     shards = []
     known = previous.shards if previous is not None and dirty is not None else {}
     names: dict[tuple[str, ...], str] = {}
-    cut = cut_shards(sorted(postings, key=utf16_order), postings)
+    cut = recut(list(known), postings, dirty) if known and dirty is not None \
+        else cut_shards(sorted(postings, key=utf16_order), postings)
     kept: dict[int, str] = {}
     for number, shard in enumerate(cut):
         name = known.get(tuple(shard))
