@@ -15,6 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import TypeGuard
 
 from digest.cache import MarkdownCache, cache_key, stored_in
 from digest.collector import before_fork
@@ -248,8 +249,13 @@ def entry_bodies(content: Content) -> list[str]:
         + [n.body for n in content.editions]
 
 
+def has_body(entry: Entry | None) -> TypeGuard[Article | CompanyEntry | EditionNote]:
+    """Topics show no body: only articles', companies' and editors' notes are rendered."""
+    return isinstance(entry, Article | CompanyEntry | EditionNote)
+
+
 def body_key(entry: Entry | None) -> str:
-    return entry.body if isinstance(entry, Article | CompanyEntry | EditionNote) else ""
+    return entry.body if has_body(entry) else ""
 
 
 def read_bytes(path: Path, shown: str, diagnostics: Diagnostics) -> bytes | None:
@@ -334,9 +340,7 @@ def parse_files(files: _Chunk, config: Config, lookup: Lookup) -> list[Parsed]:
                      else read_edition(reader) if kind == "editions" else read_topic(reader))
             body = matter.body
         parsed.append((shown, stat, file_sha(data), entry, found, body))
-    # Topics show no body: only articles', companies' and editors' notes are rendered.
-    keys = [cache_key(body) if isinstance(entry, Article | CompanyEntry | EditionNote) else ""
-            for _, _, _, entry, _, body in parsed]
+    keys = [cache_key(body) if has_body(entry) else "" for _, _, _, entry, _, body in parsed]
     known = dict(lookup(sorted({key for key in keys if key})))
     made: list[Parsed] = []
     for (shown, stat, sha, entry, found, body), key in zip(parsed, keys, strict=True):

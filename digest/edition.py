@@ -10,14 +10,14 @@ from pathlib import Path
 from digest.build import load
 from digest.cache import MarkdownCache
 from digest.config import Config
-from digest.editions import KEY_EXAMPLES, Edition, edition_groups, finished, parse_period
+from digest.editions import KEY_EXAMPLES, Edition, finished, parse_period
 from digest.errors import Diagnostic, Diagnostics, UsageError
 from digest.model import Selection, Site
-from digest.plan import EMAIL_BUDGET
+from digest.plan import edition_outputs
 from digest.render import BodyResolver, make_environment, render_page
 from digest.urls import EMAIL_HTML, EMAIL_TEXT, Urls
 
-TEMPLATES = {"html": ("edition_email.html", EMAIL_HTML), "text": ("edition_email.txt", EMAIL_TEXT)}
+FILES = {"html": EMAIL_HTML, "text": EMAIL_TEXT}  # the build's file of each --format
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,9 @@ def print_edition(config: Config, period: str | None, form: str, selection: Sele
         edition = choose(site, period, config)
         urls = Urls(config.base_url)
         env = make_environment(config, urls, BodyResolver(site, store, urls))
-        template, name = TEMPLATES[form]
-        context = {"edition": edition, "groups": edition_groups(edition, config.edition_group)}
-        if form == "html":
-            context["budget"] = EMAIL_BUDGET
-        text = render_page(env, template, context, edition.url + name)
+        output = next(o for o in edition_outputs(edition, config.edition_group)
+                      if o.site_path == edition.url + FILES[form])
+        text = render_page(env, output.template, output.context, output.site_path)
     return Printed(edition, text, diagnostics.warnings)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property, partial
 from operator import attrgetter
@@ -395,18 +395,11 @@ class OutputPlan:
 
         group_by = site.config.edition_group
 
-        # An edition is a unit of three files: its page, its email and the email's text.
         def edition(issue: Edition) -> Recipe:
             def make() -> list[Output]:
-                groups = edition_groups(issue, group_by)
-                context = {"edition": issue, "groups": groups}
-                shown = shows.edition(issue, groups)
-                return [Output(issue.url, "edition", "edition.html", context,
-                               newest(issue.articles), shown),
-                        Output(issue.url + EMAIL_HTML, "edition", "edition_email.html",
-                               {**context, "budget": EMAIL_BUDGET}, None, shown),
-                        Output(issue.url + EMAIL_TEXT, "edition", "edition_email.txt",
-                               context, None, shown)]
+                outputs = edition_outputs(issue, group_by)
+                shown = shows.edition(issue, outputs[0].context["groups"])
+                return [replace(output, depends=shown) for output in outputs]
             return make
 
         def editions_index(items: Sequence[Edition]) -> None:
@@ -499,6 +492,16 @@ class OutputPlan:
         add(NOT_FOUND, lambda: [Output(NOT_FOUND, "other", "404.html", {})])
         self.keys = keys
         return recipes
+
+
+def edition_outputs(issue: Edition, group_by: str) -> list[Output]:
+    """An edition's unit of three files: its page, its email (kept within its byte
+    budget) and the email's text; `digest edition` renders one of them."""
+    context = {"edition": issue, "groups": edition_groups(issue, group_by)}
+    return [Output(issue.url, "edition", "edition.html", context, newest(issue.articles)),
+            Output(issue.url + EMAIL_HTML, "edition", "edition_email.html",
+                   {**context, "budget": EMAIL_BUDGET}),
+            Output(issue.url + EMAIL_TEXT, "edition", "edition_email.txt", context)]
 
 
 def feed_outputs(feed: Feed, shows: depends.Depends) -> list[Output]:
