@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from digest.editions import Edition, Group, edition_groups
+from digest.editions import Edition, Group
 from digest.feeds import Feed
 from digest.model import (
     ArchiveYear,
@@ -97,7 +97,6 @@ class Depends:
                  every_card: bool = True) -> None:
         self.by_source = site.by_source
         self.edition_of = site.edition_of
-        self.group_by = site.config.edition_group
         # Each card is hashed once here; the pages that list it carry only the hash.
         # (`every_card` False: each when first asked for, for a plan made in part.)
         self.cards: dict[int, bytes] = \
@@ -173,8 +172,7 @@ class Depends:
         entries = tuple((e.id, e.url, e.title, iso(e.published), iso(e.updated), e.summary,
                          e.authors,
                          e.categories, self.body(e.content) if e.content else None,
-                         self.edition(e.edition, edition_groups(e.edition, self.group_by))
-                         if e.edition else None)
+                         self.edition(e.edition, e.groups) if e.edition else None)
                         for e in value.entries)
         return (value.title, value.description, value.home_url, value.folder, entries)
 

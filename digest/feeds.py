@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 
-from digest.editions import NOUNS, Edition, edition_groups, finished
+from digest.editions import NOUNS, Edition, Group, edition_groups, finished
 from digest.model import ArticlePage, CompanyPage, Site, TopicPage
 from digest.urls import EDITIONS, Urls
 
@@ -33,8 +33,10 @@ class FeedEntry:
     authors: tuple[str, ...]
     categories: tuple[str, ...]
     page: ArticlePage | None = field(compare=False, repr=False)  # the article it comes from
-    # an edition's entry carries the whole edition (what RSS-to-email services send)
+    # an edition's entry carries the whole edition (what RSS-to-email services send),
+    # in its groups (made once here: the entry's content and what it shows use them)
     edition: Edition | None = field(default=None, compare=False, repr=False)
+    groups: list[Group] = field(default_factory=list, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,8 @@ def editions_feed(site: Site, urls: Urls) -> Feed:
     entries = []
     for edition in finished(site.editions)[: site.config.feed_entries]:
         url = urls.absolute(edition.url)
-        groups = [g.name for g in edition_groups(edition, site.config.edition_group)
-                  if g.url is not None]
+        grouped = edition_groups(edition, site.config.edition_group)
+        groups = [g.name for g in grouped if g.url is not None]
         count = len(edition.articles)
         about = f" on {', '.join(groups[:3])}" + (" and more" if len(groups) > 3 else "") \
             if groups else ""
@@ -117,7 +119,8 @@ def editions_feed(site: Site, urls: Urls) -> Feed:
         updated = max([edition.ends_at, *(p.modified for p in edition.articles)])
         entries.append(FeedEntry(id=url, url=url, title=title, published=edition.ends_at,
                                  updated=updated, summary=summary, content=None, authors=(),
-                                 categories=tuple(groups), page=None, edition=edition))
+                                 categories=tuple(groups), page=None, edition=edition,
+                                 groups=grouped))
     return Feed(f"Editions · {site.config.title}", f"Every {NOUNS[site.config.editions]}'s "
                 f"digest of {site.config.title}", urls.absolute(EDITIONS), EDITIONS, entries)
 

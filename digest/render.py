@@ -26,7 +26,7 @@ from digest.cache import BodyLost, MarkdownCache
 from digest.collector import before_fork
 from digest.config import Config, default_theme_path
 from digest.content import display_path
-from digest.editions import NOUNS, THIS_PERIOD, Edition, edition_groups
+from digest.editions import NOUNS, THIS_PERIOD, Edition
 from digest.errors import Diagnostic, Diagnostics
 from digest.feeds import FeedEntry
 from digest.links import ATTRIBUTE, resolve_body
@@ -240,9 +240,8 @@ def make_environment(config: Config, urls: Urls, bodies: BodyResolver) -> jinja2
         """A feed entry's content: the article's body, or a whole edition."""
         if entry.edition is None:
             return bodies.feed_html(entry)
-        edition = entry.edition
-        return env.get_template("feeds/edition.html").render(
-            edition=edition, groups=edition_groups(edition, config.edition_group))
+        return env.get_template("feeds/edition.html").render(edition=entry.edition,
+                                                             groups=entry.groups)
 
     env.globals["content_html"] = content_html
     env.filters["blocks"] = html_blocks

@@ -15,7 +15,8 @@ from urllib.parse import unquote, urlparse
 
 from playwright.sync_api import Page
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.conftest import REPO
+
 TOOLS = REPO / ".tools" / "node_modules"
 VNU_JAR = TOOLS / "vnu-jar" / "build" / "dist" / "vnu.jar"
 AXE_JS = TOOLS / "axe-core" / "axe.min.js"
