@@ -111,6 +111,21 @@ def markdown_files(folder: Path, shown_folder: str, within: Path,
     return found
 
 
+def scanned_markdown(scanned: Mapping[str, tuple[int, int]]) -> list[tuple[str, str]]:
+    """What markdown_files finds in each folder of KINDS, taken from a scan of content/
+    that met no link and nothing but files and folders (state.Scan.lists_content):
+    (kind, path in content/) in the same order."""
+    found: dict[str, list[str]] = {kind: [] for kind in KINDS}
+    for key in scanned:
+        if key.startswith("content:") and key.endswith(".md"):
+            kind, _, relative = key[8:].partition("/")
+            if kind in found and relative and not any(
+                    part.startswith(IGNORED) for part in relative.split("/")):
+                found[kind].append(relative)
+    return [(kind, f"{kind}/{relative}") for kind in KINDS
+            for relative in sorted(found[kind], key=lambda relative: relative.split("/"))]
+
+
 def read_text(path: Path, shown: str, diagnostics: Diagnostics) -> str | None:
     data = read_bytes(path, shown, diagnostics)
     return decode_text(data, shown, diagnostics) if data is not None else None
@@ -153,13 +168,16 @@ def file_sha(data: bytes) -> str:
 def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache,
                  previous: Mapping[str, FileRecord] | None = None,
                  trusted_before_ns: int = 0,
-                 scanned: Mapping[str, tuple[int, int]] | None = None
+                 scanned: Mapping[str, tuple[int, int]] | None = None,
+                 scan_lists_content: bool = False
                  ) -> tuple[Content, dict[str, FileRecord]]:
     """Every entry of content/, and the file records to reuse next time. A file whose
     size and mtime match its previous record (and whose mtime is older than
     `trusted_before_ns`, see state.Stamp.trusts), or else whose bytes do, is not parsed
     again. `scanned`: (mtime_ns, size) of files stat'ed just before (state.scan_inputs,
-    keyed "content:<path in content/>"), spared a second stat."""
+    keyed "content:<path in content/>"), spared a second stat; `scan_lists_content`:
+    it holds every file of content/ and nothing a walk would refuse (state.Scan), so
+    the files are taken from it instead of walking the folder again."""
     scanned = scanned or {}
     previous = previous or {}
     content_root = config.content_path
@@ -172,20 +190,23 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
     # per file costs a tenth of a second at 10,000 articles.
     prefix = shown_prefix(config)
     refused: list[str] = []
-    files = [(kind, path, shown) for kind in KINDS
-             for path, shown in markdown_files(content_root / kind, f"{prefix}{kind}/",
-                                               config.root, refused)]
+    # (kind, path in content/): its Path is made only for a file that is read
+    files = scanned_markdown(scanned) if scan_lists_content else \
+        [(kind, shown[len(prefix):]) for kind in KINDS
+         for _, shown in markdown_files(content_root / kind, f"{prefix}{kind}/",
+                                        config.root, refused)]
     for shown in refused:
         diagnostics.warning(shown, 0, 0, "not read: a link to a file outside the project, "
                             "or not a regular file",
                             "copy the file into the project instead of linking to it")
     records: dict[str, FileRecord] = {}
     to_parse: list[tuple[str, Path, str, Stat, bytes | None]] = []
-    for kind, path, shown in files:
-        stat = scanned.get("content:" + shown[len(prefix):], (-1, -1))
+    for kind, inside in files:
+        shown = prefix + inside
+        stat = scanned.get("content:" + inside, (-1, -1))
         if stat[0] < 0:  # not scanned, or not a regular file then
             try:
-                result = path.stat()
+                result = (content_root / inside).stat()
             except OSError as error:
                 diagnostics.error(shown, 0, 0, f"cannot read file: {error.strerror}")
                 continue
@@ -197,19 +218,19 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
             continue
         data = None
         if record is not None:  # the stat changed; perhaps the bytes did not
-            data = read_bytes(path, shown, diagnostics)
+            data = read_bytes(content_root / inside, shown, diagnostics)
             if data is None:
                 continue
             if record.sha == file_sha(data):
                 records[shown] = replace(record, mtime_ns=stat[0], size=stat[1])
                 continue
         # New files are read with their batch: a cold build never holds all their bytes.
-        to_parse.append((kind, path, shown, stat, data))
+        to_parse.append((kind, content_root / inside, shown, stat, data))
     for parsed in parse_all(to_parse, config, bodies):
         records.update((shown, record) for shown, record, _ in parsed)
     content = Content()
-    for _, _, shown in files:
-        record = records.get(shown)
+    for _, inside in files:
+        record = records.get(prefix + inside)
         if record is None:
             continue
         diagnostics.extend(record.diagnostics)

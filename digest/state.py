@@ -101,36 +101,48 @@ def input_locator(config: Config, theme: Path) -> Callable[[str], Path]:
     return locate
 
 
-def scan_folder(folder: Path, prefix: str, stamps: InputStamps) -> None:
-    """Stat every file below `folder` (links followed as the build follows them)."""
+def scan_folder(folder: Path, prefix: str, stamps: InputStamps,
+                unusual: set[str] | None = None) -> None:
+    """Stat every file below `folder` (links followed as the build follows them).
+    `unusual` collects the keys of links and of what is neither file nor folder: the
+    build decides about those by walking (content.walk_files), not by this stat."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
+        if unusual is not None:
+            unusual.add(prefix)
         return
     for entry in entries:
+        key = prefix + entry.name
         try:
+            if unusual is not None and entry.is_symlink():
+                unusual.add(key)
             if entry.is_dir(follow_symlinks=False):  # as the build: linked folders not entered
-                scan_folder(Path(entry.path), f"{prefix}{entry.name}/", stamps)
+                scan_folder(Path(entry.path), f"{key}/", stamps, unusual)
             elif entry.is_file():  # a FIFO or a device would block or never end when read
                 stat = entry.stat()
-                stamps[prefix + entry.name] = (stat.st_mtime_ns, stat.st_size)
+                stamps[key] = (stat.st_mtime_ns, stat.st_size)
             else:  # not read by the build (a dangling link, a FIFO): only its presence
-                stamps[prefix + entry.name] = (-1, -1)
+                stamps[key] = (-1, -1)
         except OSError:
-            stamps[prefix + entry.name] = (-1, -1)
+            stamps[key] = (-1, -1)
+        if unusual is not None and stamps.get(key, (0, 0))[0] < 0:
+            unusual.add(key)
 
 
-def scan_inputs(config: Config, theme: Path) -> InputStamps:
-    """The stat of every file a build may read: settings, content, templates, theme."""
+def scan_inputs(config: Config, theme: Path, unusual: set[str] | None = None
+                ) -> InputStamps:
+    """The stat of every file a build may read: settings, content, templates, theme.
+    `unusual`: see scan_folder."""
     stamps: InputStamps = {}
     try:
         stat = (config.root / PYPROJECT).stat()
         stamps[PYPROJECT] = (stat.st_mtime_ns, stat.st_size)
     except OSError:
         pass
-    scan_folder(config.content_path, "content:", stamps)
-    scan_folder(config.templates_path, "templates:", stamps)
-    scan_folder(theme, "theme:", stamps)
+    scan_folder(config.content_path, "content:", stamps, unusual)
+    scan_folder(config.templates_path, "templates:", stamps, unusual)
+    scan_folder(theme, "theme:", stamps, unusual)
     return stamps
 
 
@@ -201,12 +213,17 @@ class Scan:
     scanned_ns: int
     racy: dict[str, str]  # content hashes of the files too recent to trust by stat
     hashes: dict[str, str] = field(default_factory=dict)  # of settings and templates
+    # True when `inputs` lists every file of content/ and it holds no link, nothing but
+    # files and folders, and no folder it could not read: then the build takes its
+    # files from the scan instead of walking the folder again (content.load_content)
+    lists_content: bool = False
 
 
 def scan_build(config: Config, theme: Path, include_drafts: bool, include_future: bool
                ) -> Scan:
     scanned_ns = time.time_ns()
-    inputs = scan_inputs(config, theme)
+    unusual: set[str] = set()
+    inputs = scan_inputs(config, theme, unusual)
     # hashed before anything is read, so they describe at most what this build saw
     locate = input_locator(config, theme)
     racy = racy_hashes(inputs, scanned_ns, locate)
@@ -217,7 +234,8 @@ def scan_build(config: Config, theme: Path, include_drafts: bool, include_future
               for key, (mtime, size) in inputs.items()
               if mtime >= 0 and size <= HASHED_SIZE and not key.startswith("content:")}
     return Scan(settings_key(config, include_drafts, include_future), inputs, scanned_ns,
-                racy, hashes)
+                racy, hashes, lists_content=config.content_path.is_dir() and not any(
+                    key.startswith("content:") for key in unusual))
 
 
 def up_to_date(config: Config, theme: Path, scan: Scan, marker: str, now: datetime,

@@ -22,8 +22,9 @@ import yaml
 
 from digest.build import BuildResult, build, prepare_twin
 from digest.config import default_theme_path, load_config
+from digest.content import KINDS, markdown_files, scanned_markdown, shown_prefix
 from digest.model import Selection
-from digest.state import KeptState, load_stamp, scan_inputs
+from digest.state import KeptState, load_stamp, scan_build, scan_inputs
 from tests.test_safety import snapshot
 
 STEPS = int(os.environ.get("DIGEST_INCREMENTAL_STEPS", "14"))
@@ -570,3 +571,34 @@ def test_bodies_dropped_by_another_process_start_the_build_over(example_site: Pa
     assert "Traceback" not in run.stderr
     site.build(tmp_path / "clean", cache_dir="")
     assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
+
+
+def test_the_scan_lists_content_as_the_walk_does(example_site: Path) -> None:
+    """The build takes content/'s files from the scan that decided a build was needed
+    (no second walk), but only where nothing in content/ is a link or other than a
+    file or folder: those the walk decides about (it refuses links out of the project,
+    FIFOs and devices). Both ways list the same files in the same order."""
+    content = example_site / "content"
+    for name in ("articles/2020/b.md", "articles/2020/a b.md", "articles/2020-x.md",
+                 "articles/_drafts/skip.md", "articles/.hidden/skip.md", "articles/_skip.md",
+                 "articles/z/.skip.md", "articles/notes.txt", "topics/deep/er/t.md",
+                 "editions/2023-W20.md.bak", "unknown/kind.md", "articles/a/b/c/d.md"):
+        (content / name).parent.mkdir(parents=True, exist_ok=True)
+        (content / name).write_text("---\ntitle: x\n---\n")
+    config = load_config(example_site)
+    prefix = shown_prefix(config)
+
+    def walked() -> list[tuple[str, str]]:
+        return [(kind, shown[len(prefix):]) for kind in KINDS for _, shown in
+                markdown_files(content / kind, f"{prefix}{kind}/", example_site, [])]
+
+    scan = scan_build(config, default_theme_path(), False, False)
+    assert scan.lists_content
+    listed = scanned_markdown(scan.inputs)
+    assert listed == walked() and ("articles", "articles/2020/a b.md") in listed
+    assert not any("skip" in inside or "kind.md" in inside for _, inside in listed)
+    (content / "articles/linked.md").symlink_to(content / "articles/2020/b.md")
+    assert not scan_build(config, default_theme_path(), False, False).lists_content
+    (content / "articles/linked.md").unlink()
+    os.mkfifo(content / "topics/pipe.md")
+    assert not scan_build(config, default_theme_path(), False, False).lists_content
