@@ -47,6 +47,8 @@ from digest.output import (
 from digest.plan import Output, OutputPlan
 from digest.render import BodyResolver, Progress, render_outputs
 from digest.resume import (
+    SnapshotWriter,
+    can_fork,
     changed_articles,
     kept_site,
     output_plan,
@@ -253,6 +255,14 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         previous = existing_outputs(state, output)
         stale = stale_outputs(plan, listed, previous, fingerprints, salt)
         lap("list outputs")
+        folder = state_folder(config) if output is not None and kept is None else None
+        writer = None
+        if resumed is not None and snapshot_outdated and folder is not None and can_fork():
+            # (a model made afresh is saved after the build: a child copying a cold
+            # build's model would add to its memory peak)
+            writer = SnapshotWriter(folder, site, plan, model_notes, config.search,
+                                    settings, salt)
+            underway.callback(writer.cancel)
         bodies = BodyResolver(site, store, urls)
         # a state kept in memory keeps its twin beside the output (serve's scratch folder)
         twin = twin_path(output, None if kept else state_folder(config)) \
@@ -283,6 +293,7 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
             if output is not None and kept is None:
                 forget_state(config)
             twin_differs = staging.commit()
+            saved_snapshot = writer.finish() if writer is not None else None
             lap("swap")
     warnings = sorted(diagnostics.warnings, key=Diagnostic.sort_key)
     pages = Counter(kind for _, kind, _ in listed)
@@ -305,8 +316,9 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         if kept is not None:
             kept.state, kept.site, kept.model_notes, kept.plan = new, site, model_notes, plan
         else:
-            folder = state_folder(config)
-            if snapshot_outdated and folder is not None:
+            if saved_snapshot is not None:
+                new.snapshot_at = saved_snapshot
+            elif snapshot_outdated and folder is not None:
                 new.snapshot_at = save_snapshot(folder, site, plan, model_notes, indexed
                                                 if config.search else None, settings, salt)
             save_state(config, new, state)

@@ -151,10 +151,25 @@ PLAN_LISTS = ("paths", "kinds", "templates", "moments")  # in chunks of 5,000
 
 
 def save(folder: Path, snapshot: Snapshot) -> str:
-    """Write it atomically under a new token (the state names the token it goes with):
-    a skeleton, then each long list (by_source as its items) in chunks."""
+    """Write it atomically under a new token (the state names the token it goes with)."""
     token = os.urandom(8).hex()
-    temporary = folder / f".{FILE}.{os.getpid()}"
+    pending = pending_path(folder, token)
+    write(pending, snapshot, token)
+    publish(folder, pending)
+    return token
+
+
+def pending_path(folder: Path, token: str) -> Path:
+    """Where a snapshot is written before it is published under its token."""
+    return folder / f".{FILE}.{token}"
+
+
+def publish(folder: Path, pending: Path) -> None:
+    os.replace(pending, folder / FILE)
+
+
+def write(temporary: Path, snapshot: Snapshot, token: str) -> None:
+    """A skeleton, then each long list (by_source as its items) in chunks."""
     plan = snapshot.plan
     skeleton = replace(snapshot, pages=[], companies=[], topics=[], years=[], held_back=[],
                        notes=[], by_source={},
@@ -170,8 +185,6 @@ def save(folder: Path, snapshot: Snapshot) -> str:
             for start in range(0, len(items), size):
                 pickle.dump(items[start:start + size], file, protocol=pickle.HIGHEST_PROTOCOL)
             pickle.dump(None, file, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(temporary, folder / FILE)
-    return token
 
 
 def load(folder: Path, token: str) -> Snapshot | None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -24,6 +25,7 @@ from digest.build import BuildResult, build, prepare_twin
 from digest.config import default_theme_path, load_config
 from digest.content import KINDS, markdown_files, scanned_markdown, shown_prefix
 from digest.model import Selection
+from digest.render import render_outputs
 from digest.state import KeptState, load_stamp, scan_build, scan_inputs
 from tests.test_safety import snapshot
 
@@ -516,6 +518,55 @@ def test_a_cli_edit_that_keeps_the_shape_restores_the_saved_model(
     site.build(example_site / "site")
     assert made == [1, 1, 1], "a tag naming a company: made afresh"
     same_as_clean("clean-company-tag")
+
+
+def test_the_snapshot_of_a_moved_article_is_published_only_by_a_build_that_succeeds(
+        example_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model changed in shape by an edit (an article moved to another topic) is
+    snapshotted by a forked child while the build renders (resume.SnapshotWriter). A
+    build that fails after the child started kills it and leaves the saved snapshot as
+    it was, with nothing half-written beside it; the next build publishes its own,
+    which the build after it takes up."""
+    import digest.build
+    from digest.model import build_site as real_build_site
+    from digest.resume import SnapshotWriter
+
+    site = Site(example_site, random.Random(0))
+    folder = two_of_a_day(site)
+    site.build(example_site / "site")
+    state = next((example_site / ".digest-cache/build").iterdir())
+    saved = (state / "snapshot").read_bytes()
+    writers: list[SnapshotWriter] = []
+
+    def tracked(*args: Any, **kwargs: Any) -> SnapshotWriter:
+        writers.append(SnapshotWriter(*args, **kwargs))
+        return writers[-1]
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    def not_made(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was made afresh")
+
+    monkeypatch.setattr(digest.build, "SnapshotWriter", tracked)
+    monkeypatch.setattr(digest.build, "render_outputs", failing)
+    site.edit(lambda m, b: ({**m, "tags": ["IPO"]}, b), folder / "second-of-the-day.md")
+    with pytest.raises(OSError, match="No space"):
+        site.build(example_site / "site")
+    assert len(writers) == 1 and writers[0].pid == 0, "the child was started and reaped"
+    assert (state / "snapshot").read_bytes() == saved
+    assert not [p.name for p in state.iterdir() if p.name.startswith(".snapshot")]
+    monkeypatch.setattr(digest.build, "render_outputs", render_outputs)
+    moved = site.build(example_site / "site")
+    assert len(writers) == 2 and "topics/ipo/index.html" in moved.rendered
+    assert (state / "snapshot").read_bytes() != saved
+    assert not [p.name for p in state.iterdir() if p.name.startswith(".snapshot")]
+    monkeypatch.setattr(digest.build, "build_site", not_made)
+    site.edit(lambda m, b: (m, b + "More.\n"), folder / "second-of-the-day.md")
+    site.build(example_site / "site")
+    monkeypatch.setattr(digest.build, "build_site", real_build_site)
+    site.build(tmp_path / "clean", cache_dir="")
+    assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
 
 
 @pytest.mark.parametrize("journal", ["records", "search"])
