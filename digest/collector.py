@@ -8,6 +8,11 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.pool import Pool
 
 
 @contextmanager
@@ -44,3 +49,22 @@ def before_fork() -> None:
     sixth in a cold build)."""
     if not gc.isenabled():
         gc.freeze()
+
+
+# The pools are made here, importing multiprocessing (and concurrent.futures) on first
+# use: an edit or a small site forks no worker and spares the imports (15 ms).
+
+def forked_pool() -> Pool:
+    """A pool of forked workers that collect their own garbage."""
+    import multiprocessing
+
+    before_fork()
+    return multiprocessing.get_context("fork").Pool(initializer=gc.enable)
+
+
+def forked_executor(workers: int) -> ProcessPoolExecutor:
+    """The same, as a concurrent.futures executor (its futures bound the work in flight)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    before_fork()
+    return ProcessPoolExecutor(workers, initializer=gc.enable)

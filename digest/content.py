@@ -6,19 +6,17 @@ loading goes on so one run reports all of them.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 from digest.cache import MarkdownCache, cache_key, stored_in
-from digest.collector import before_fork
+from digest.collector import forked_executor
 from digest.config import Config
 from digest.entries import (
     Article,
@@ -36,6 +34,9 @@ from digest.fields import FieldReader
 from digest.frontmatter import parse_front_matter
 from digest.links import ATTRIBUTE, is_external, source_relative
 from digest.markup import RenderedMarkdown, render_markdown
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 # Worker processes pay off only past this many files (fork + pickling costs ~0.1 s).
 PARALLEL_THRESHOLD = 200
@@ -311,8 +312,7 @@ def parse_all(files: list[tuple[str, Path, str, Stat, bytes | None]], config: Co
                                         for chunk in chunks)
     else:
         store = bodies.folder if bodies.db is not None else None
-        before_fork()
-        made = in_order(ProcessPoolExecutor(workers, initializer=gc.enable),
+        made = in_order(forked_executor(workers),
                         partial(parse_in_worker, config=config, store=store),
                         chunks, window=4 * workers)
     for parsed in made:

@@ -5,8 +5,6 @@ turns template failures into diagnostics pointing at the template file and line.
 from __future__ import annotations
 
 import email.utils
-import gc
-import multiprocessing
 import os
 import re
 import sys
@@ -23,7 +21,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from digest.cache import BodyLost, MarkdownCache
-from digest.collector import before_fork
+from digest.collector import forked_pool
 from digest.config import Config, default_theme_path
 from digest.content import display_path
 from digest.editions import NOUNS, THIS_PERIOD, Edition
@@ -410,8 +408,7 @@ def render_outputs(site: Site, urls: Urls, bodies: BodyResolver, outputs: list[O
     seen: set[Diagnostic] = set()
     try:
         if use_pool:
-            before_fork()
-            with multiprocessing.get_context("fork").Pool(initializer=gc.enable) as pool:
+            with forked_pool() as pool:
                 stream = pool.imap_unordered(_render_one, range(len(outputs)), chunksize=64)
                 collect(stream, outputs, sink, seen, progress)
         else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,13 +34,13 @@ def test_worker_processes_produce_identical_output(tmp_path: Path, example_site:
     monkeypatch.setattr(digest.search.indexer, "PARALLEL_THRESHOLD", 2)
     monkeypatch.setattr(digest.search.indexer, "SPANS", 1_000)
     calls: list[int] = []
-    from concurrent.futures import ProcessPoolExecutor as real_pool
+    from digest.collector import forked_executor as real_executor
 
-    def counting_pool(workers: int, initializer: Callable[[], object]) -> object:
+    def counting_executor(workers: int) -> object:
         calls.append(workers)
-        return real_pool(max_workers=2, initializer=initializer)
+        return real_executor(2)
 
-    monkeypatch.setattr(digest.content, "ProcessPoolExecutor", counting_pool)
+    monkeypatch.setattr(digest.content, "forked_executor", counting_executor)
     parallel = build_to(example_site, tmp_path / "parallel")
     assert calls, "the parallel parsing path must have run"
     assert parallel == serial

@@ -8,11 +8,9 @@ that hold its terms, and the same site always gives the same bytes.
 from __future__ import annotations
 
 import bisect
-import gc
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import sys
 import zlib
@@ -25,7 +23,7 @@ from itertools import pairwise
 from typing import Any
 
 from digest.cache import MarkdownCache
-from digest.collector import before_fork
+from digest.collector import forked_pool
 from digest.model import ArticlePage, Site
 from digest.search.stemmer import pair_terms, stem_term, title_terms
 from digest.search.tokenizer import is_cjk, tokenize
@@ -215,8 +213,7 @@ def all_impacts(sources: list[Source], store: MarkdownCache) -> Iterable[dict[st
     _SOURCES, _STORE = sources, store
     try:
         if parallel:
-            before_fork()
-            with multiprocessing.get_context("fork").Pool(initializer=gc.enable) as pool:
+            with forked_pool() as pool:
                 yield from pool.imap(_impacts_of, range(len(sources)), chunksize=64)
         else:
             yield from map(_impacts_of, range(len(sources)))
@@ -331,8 +328,7 @@ class FreshPostings:
         if parallel:
             size = -(-count // SPANS)
             spans = [(start, min(start + size, count)) for start in range(0, count, size)]
-            before_fork()
-            self.pool = multiprocessing.get_context("fork").Pool(initializer=gc.enable)
+            self.pool = forked_pool()
             self.parts = self.pool.imap(_packed_postings_of, spans)
         else:
             self.postings = _postings_of((0, count))
@@ -501,8 +497,7 @@ def shard_files(shards: list[list[str]], postings: dict[str, array[int]]) -> Ite
     _POSTINGS = postings
     try:
         if use_workers(len(shards)):
-            before_fork()
-            with multiprocessing.get_context("fork").Pool(initializer=gc.enable) as pool:
+            with forked_pool() as pool:
                 yield from pool.imap(_shard_file, shards, chunksize=32)
         else:
             yield from map(_shard_file, shards)
