@@ -9,7 +9,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -214,10 +214,22 @@ def inline_styles(html: str) -> Markup:
     return Markup(OPENING_TAG.sub(styled, html))
 
 
+class BuildEnvironment(jinja2.Environment):
+    """A Jinja2 environment for one build: its templates and globals do not change
+    while it renders, which spares each page what watching them costs."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        # A plain dict where Jinja2 chains the template's globals to the environment's
+        # (so that later changes to either show): every page's context and every macro
+        # import walked the chain, 5% of rendering an article page.
+        return {**self.globals, **(d or {})}
+
+
 def make_environment(config: Config, urls: Urls, bodies: BodyResolver) -> jinja2.Environment:
     search_path = [str(config.templates_path), str(default_theme_path())]
-    env = jinja2.Environment(
+    env = BuildEnvironment(
         loader=jinja2.FileSystemLoader(search_path),
+        auto_reload=False,  # (no stat of every template a page uses, for every page)
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
