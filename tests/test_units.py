@@ -190,3 +190,26 @@ def test_the_reused_converter_keeps_nothing_between_texts() -> None:
     assert render_markdown(text) == first
     assert 'id="intro"' in other.html and "footnote" not in other.html
     assert "<abbr" not in other.html
+
+
+def test_compiled_templates_are_shared_by_base_paths_and_keyed_by_digests_code(
+        example_site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds for other base paths share the compiled templates in the cache folder:
+    what a template compiles to holds no base path (`'topics/'|url` is not folded into
+    a constant), and digest's own code is part of what a compiled template is kept by
+    (its filters are what the code makes them)."""
+    import digest.render
+    from digest.build import build
+
+    cache = example_site / ".digest-cache"
+    for base, output in (("/first/", "one"), ("/second/", "two"), ("/first/", "three")):
+        config = load_config(example_site, {"base_url": base, "output_dir": output,
+                                            "cache_dir": str(cache)})
+        build(config)
+        home = (example_site / output / "index.html").read_text(encoding="utf-8")
+        other = "/second/" if base == "/first/" else "/first/"
+        assert f'href="{base}topics/"' in home and other not in home, (base, output)
+    checksum = digest.render.TemplateBytecode(str(cache / "templates")).get_source_checksum
+    before = checksum("{{ 'topics/'|url }}")
+    monkeypatch.setattr(digest.render, "code_fingerprint", lambda: "another digest")
+    assert checksum("{{ 'topics/'|url }}") != before
