@@ -47,7 +47,6 @@ from digest.output import (
 from digest.plan import Output, OutputPlan
 from digest.render import BodyResolver, Progress, render_outputs
 from digest.resume import (
-    SnapshotWriter,
     can_fork,
     changed_articles,
     kept_site,
@@ -56,6 +55,7 @@ from digest.resume import (
     save_snapshot,
     saved_documents,
     stale_outputs,
+    start_snapshot,
 )
 from digest.search.indexer import (
     Documents,
@@ -260,9 +260,10 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         if resumed is not None and snapshot_outdated and folder is not None and can_fork():
             # (a model made afresh is saved after the build: a child copying a cold
             # build's model would add to its memory peak)
-            writer = SnapshotWriter(folder, site, plan, model_notes, config.search,
+            writer = start_snapshot(folder, site, plan, model_notes, config.search,
                                     settings, salt)
-            underway.callback(writer.cancel)
+            if writer is not None:
+                underway.callback(writer.cancel)
         bodies = BodyResolver(site, store, urls)
         # a state kept in memory keeps its twin beside the output (serve's scratch folder)
         twin = twin_path(output, None if kept else state_folder(config)) \

@@ -232,29 +232,13 @@ class SnapshotWriter:
     Redis's BGSAVE writes its: the child sees the model as it was at the fork. It is
     published (renamed into place) only when the build succeeds; a failed build kills
     the child and removes what it wrote. A tag edit at 10,000 articles spent 0.17 s
-    saving it after the rendering (0.24 s) it can run beside.
+    saving it after the rendering (0.24 s) it can run beside."""
 
-    The search ids are those `assign_ids` gives the model, as every index of it has
-    (they follow from the articles' dates and URLs alone)."""
-
-    def __init__(self, folder: Path, site: Site, plan: OutputPlan, notes: list[Diagnostic],
-                 search: bool, settings: str, salt: bytes) -> None:
+    def __init__(self, folder: Path, token: str, pid: int) -> None:
         self.folder = folder
-        self.token = os.urandom(8).hex()
-        self.pending = pending_path(folder, self.token)
-        folder.mkdir(parents=True, exist_ok=True)
-        sys.stdout.flush()
-        sys.stderr.flush()  # (a child's copy of unflushed output would be written twice)
-        self.pid = os.fork()
-        if self.pid == 0:  # the child: write, and leave without running the parent's exits
-            code = 1
-            try:
-                ids = {id(d.page): d.id for d in assign_ids(site.articles)} if search else {}
-                write_snapshot(self.pending, freeze(site, plan, notes, ids, settings, salt),
-                               self.token)
-                code = 0
-            finally:  # whatever happened: the parent then saves no snapshot
-                os._exit(code)
+        self.token = token
+        self.pending = pending_path(folder, token)
+        self.pid = pid
 
     def finish(self) -> str:
         """Wait for the child; publish the snapshot; its token, or "" if it failed."""
@@ -275,6 +259,32 @@ class SnapshotWriter:
             os.waitpid(self.pid, 0)
             self.pid = 0
         self.pending.unlink(missing_ok=True)
+
+
+def start_snapshot(folder: Path, site: Site, plan: OutputPlan, notes: list[Diagnostic],
+                   search: bool, settings: str, salt: bytes) -> SnapshotWriter | None:
+    """Fork the child that writes the snapshot (SnapshotWriter); None where it cannot
+    be forked (the build then saves the snapshot itself, after rendering). The search
+    ids are those `assign_ids` gives the model, as every index of it has (they follow
+    from the articles' dates and URLs alone)."""
+    token = os.urandom(8).hex()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        sys.stdout.flush()
+        sys.stderr.flush()  # (a child's copy of unflushed output would be written twice)
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # the child: write, and leave without running the parent's exits
+        code = 1
+        try:
+            ids = {id(d.page): d.id for d in assign_ids(site.articles)} if search else {}
+            write_snapshot(pending_path(folder, token),
+                           freeze(site, plan, notes, ids, settings, salt), token)
+            code = 0
+        finally:  # whatever happened: the parent then saves no snapshot
+            os._exit(code)
+    return SnapshotWriter(folder, token, pid)
 
 
 def can_fork() -> bool:

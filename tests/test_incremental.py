@@ -529,7 +529,7 @@ def test_the_snapshot_of_a_moved_article_is_published_only_by_a_build_that_succe
     which the build after it takes up."""
     import digest.build
     from digest.model import build_site as real_build_site
-    from digest.resume import SnapshotWriter
+    from digest.resume import SnapshotWriter, start_snapshot
 
     site = Site(example_site, random.Random(0))
     folder = two_of_a_day(site)
@@ -538,9 +538,11 @@ def test_the_snapshot_of_a_moved_article_is_published_only_by_a_build_that_succe
     saved = (state / "snapshot").read_bytes()
     writers: list[SnapshotWriter] = []
 
-    def tracked(*args: Any, **kwargs: Any) -> SnapshotWriter:
-        writers.append(SnapshotWriter(*args, **kwargs))
-        return writers[-1]
+    def tracked(*args: Any, **kwargs: Any) -> SnapshotWriter | None:
+        writer = start_snapshot(*args, **kwargs)
+        if writer is not None:
+            writers.append(writer)
+        return writer
 
     def failing(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
@@ -548,7 +550,7 @@ def test_the_snapshot_of_a_moved_article_is_published_only_by_a_build_that_succe
     def not_made(*args: object, **kwargs: object) -> None:
         raise AssertionError("the model was made afresh")
 
-    monkeypatch.setattr(digest.build, "SnapshotWriter", tracked)
+    monkeypatch.setattr(digest.build, "start_snapshot", tracked)
     monkeypatch.setattr(digest.build, "render_outputs", failing)
     site.edit(lambda m, b: ({**m, "tags": ["IPO"]}, b), folder / "second-of-the-day.md")
     with pytest.raises(OSError, match="No space"):
@@ -563,6 +565,19 @@ def test_the_snapshot_of_a_moved_article_is_published_only_by_a_build_that_succe
     assert not [p.name for p in state.iterdir() if p.name.startswith(".snapshot")]
     monkeypatch.setattr(digest.build, "build_site", not_made)
     site.edit(lambda m, b: (m, b + "More.\n"), folder / "second-of-the-day.md")
+    site.build(example_site / "site")
+    # where no child can be forked, the build saves the snapshot itself
+    saved = (state / "snapshot").read_bytes()
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "fork", no_fork)
+        site.edit(lambda m, b: ({**m, "tags": ["Cloud"]}, b), folder / "second-of-the-day.md")
+        site.build(example_site / "site")
+    assert len(writers) == 2 and (state / "snapshot").read_bytes() != saved
+    site.edit(lambda m, b: (m, b + "Again.\n"), folder / "second-of-the-day.md")
     site.build(example_site / "site")
     monkeypatch.setattr(digest.build, "build_site", real_build_site)
     site.build(tmp_path / "clean", cache_dir="")
