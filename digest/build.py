@@ -47,7 +47,6 @@ from digest.output import (
 from digest.plan import Output, OutputPlan
 from digest.render import BodyResolver, Progress, render_outputs
 from digest.resume import (
-    can_fork,
     changed_articles,
     kept_site,
     output_plan,
@@ -255,9 +254,10 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         previous = existing_outputs(state, output)
         stale = stale_outputs(plan, listed, previous, fingerprints, salt)
         lap("list outputs")
+        # the folder of the state a CLI build saves (a state kept in memory has none)
         folder = state_folder(config) if output is not None and kept is None else None
         writer = None
-        if resumed is not None and snapshot_outdated and folder is not None and can_fork():
+        if resumed is not None and snapshot_outdated and folder is not None:
             # (a model made afresh is saved after the build: a child copying a cold
             # build's model would add to its memory peak)
             writer = start_snapshot(folder, site, plan, model_notes, config.search,
@@ -266,8 +266,7 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
                 underway.callback(writer.cancel)
         bodies = BodyResolver(site, store, urls)
         # a state kept in memory keeps its twin beside the output (serve's scratch folder)
-        twin = twin_path(output, None if kept else state_folder(config)) \
-            if output is not None else None
+        twin = twin_path(output, folder) if output is not None else None
         with choose_writer(output, twin, state, previous) as staging:
             render_outputs(site, urls, bodies, stale, diagnostics, staging, progress)
             if diagnostics.errors:

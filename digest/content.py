@@ -97,7 +97,12 @@ def walk_files(folder: Path, within: Path, ignored: tuple[str, ...] = (".",),
                     refused.append(prefix + entry.name)
 
     visit(str(folder), "")
-    return sorted(found, key=lambda relative: relative.split("/"))
+    return sorted_paths(found)
+
+
+def sorted_paths(paths: Iterable[str]) -> list[str]:
+    """Relative POSIX paths in the order the build reads them: by their parts."""
+    return sorted(paths, key=lambda relative: relative.split("/"))
 
 
 def markdown_files(folder: Path, shown_folder: str, within: Path,
@@ -124,7 +129,7 @@ def scanned_markdown(scanned: Mapping[str, tuple[int, int]]) -> list[tuple[str, 
                     part.startswith(IGNORED) for part in relative.split("/")):
                 found[kind].append(relative)
     return [(kind, f"{kind}/{relative}") for kind in KINDS
-            for relative in sorted(found[kind], key=lambda relative: relative.split("/"))]
+            for relative in sorted_paths(found[kind])]
 
 
 def read_text(path: Path, shown: str, diagnostics: Diagnostics) -> str | None:

@@ -267,6 +267,8 @@ def start_snapshot(folder: Path, site: Site, plan: OutputPlan, notes: list[Diagn
     be forked (the build then saves the snapshot itself, after rendering). The search
     ids are those `assign_ids` gives the model, as every index of it has (they follow
     from the articles' dates and URLs alone)."""
+    if sys.platform != "linux":  # (forked as the worker pools are: only on Linux)
+        return None
     token = os.urandom(8).hex()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -285,10 +287,6 @@ def start_snapshot(folder: Path, site: Site, plan: OutputPlan, notes: list[Diagn
         finally:  # whatever happened: the parent then saves no snapshot
             os._exit(code)
     return SnapshotWriter(folder, token, pid)
-
-
-def can_fork() -> bool:
-    return sys.platform == "linux"
 
 
 def fingerprint(salt: bytes, output: Output, hashes: HashMemo | None = None) -> bytes:

@@ -101,21 +101,20 @@ def input_locator(config: Config, theme: Path) -> Callable[[str], Path]:
     return locate
 
 
-def scan_folder(folder: Path, prefix: str, stamps: InputStamps,
-                unusual: set[str] | None = None) -> None:
+def scan_folder(folder: Path, prefix: str, stamps: InputStamps, unusual: set[str]) -> None:
     """Stat every file below `folder` (links followed as the build follows them).
-    `unusual` collects the keys of links and of what is neither file nor folder: the
-    build decides about those by walking (content.walk_files), not by this stat."""
+    `unusual` collects the keys of links, of what is neither file nor folder and of
+    folders that cannot be read: the build decides about those by walking
+    (content.walk_files), not by this stat."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
-        if unusual is not None:
-            unusual.add(prefix)
+        unusual.add(prefix)
         return
     for entry in entries:
         key = prefix + entry.name
         try:
-            if unusual is not None and entry.is_symlink():
+            if entry.is_symlink():
                 unusual.add(key)
             if entry.is_dir(follow_symlinks=False):  # as the build: linked folders not entered
                 scan_folder(Path(entry.path), f"{key}/", stamps, unusual)
@@ -124,9 +123,9 @@ def scan_folder(folder: Path, prefix: str, stamps: InputStamps,
                 stamps[key] = (stat.st_mtime_ns, stat.st_size)
             else:  # not read by the build (a dangling link, a FIFO): only its presence
                 stamps[key] = (-1, -1)
+                unusual.add(key)
         except OSError:
             stamps[key] = (-1, -1)
-        if unusual is not None and stamps.get(key, (0, 0))[0] < 0:
             unusual.add(key)
 
 
@@ -134,6 +133,7 @@ def scan_inputs(config: Config, theme: Path, unusual: set[str] | None = None
                 ) -> InputStamps:
     """The stat of every file a build may read: settings, content, templates, theme.
     `unusual`: see scan_folder."""
+    unusual = set() if unusual is None else unusual
     stamps: InputStamps = {}
     try:
         stat = (config.root / PYPROJECT).stat()
