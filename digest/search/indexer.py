@@ -263,6 +263,13 @@ def impacts_by_id(documents: list[tuple[int, Source]], store: MarkdownCache
                     all_impacts([s for _, s in documents], store), strict=True))
 
 
+def differs(before: Source | None, now: Source) -> bool:
+    """Whether a document's source changed. An edit carries the unchanged documents'
+    sources over as the very same objects: the identity settles them, where a
+    dataclass's `!=` compares every field (20 ms of a one-article edit at 10,000)."""
+    return before is not now and before != now
+
+
 def update_postings(sources: dict[int, Source], previous: IndexState | None,
                     store: MarkdownCache, early: FreshPostings | None = None
                     ) -> tuple[dict[str, array[int]], set[str] | None]:
@@ -275,9 +282,9 @@ def update_postings(sources: dict[int, Source], previous: IndexState | None,
             dirty: set[str] = set()
             postings = previous.postings
             old = impacts_by_id([(i, s) for i, s in previous.sources.items()
-                                 if sources.get(i) != s], store)
+                                 if differs(sources.get(i), s)], store)
             new = impacts_by_id(sorted(((i, s) for i, s in sources.items()
-                                        if previous.sources.get(i) != s),
+                                        if differs(previous.sources.get(i), s)),
                                        key=lambda item: item[0]), store)
             for identifier, impacts in old.items():
                 now = new.get(identifier, {})
