@@ -25,6 +25,7 @@ from digest.urls import (
     article_path,
     company_path,
     topic_path,
+    topic_year_path,
 )
 
 # Names repeat across thousands of articles: each distinct one is slugified once.
@@ -107,6 +108,35 @@ class ArchiveMonth:
     name: str
     url: str
     articles: list[ArticlePage]
+
+
+# A topic's page shows its newest articles (per_page) and links to its years; a topic
+# with more articles than that has pages for each year, ten times per_page articles a
+# page (100 by default). An added or re-tagged article then changes its year's pages
+# only, where pages numbered across the whole topic all shifted (a re-tag re-rendered
+# 300 pages at 10,000 articles), and a year's link keeps showing that year's articles
+# as the archive grows.
+def topic_year_per_page(per_page: int) -> int:
+    return 10 * per_page
+
+
+@dataclass(frozen=True)
+class TopicYear:
+    year: int
+    url: str
+    articles: list[ArticlePage]  # newest first
+
+
+def topic_years(slug: str, articles: list[ArticlePage], per_page: int) -> list[TopicYear]:
+    """The years of a topic's articles (newest first), when its page cannot show all of
+    them; none when it can."""
+    if len(articles) <= per_page:
+        return []
+    by_year: dict[int, list[ArticlePage]] = {}
+    for page in articles:  # newest first: so are the years
+        by_year.setdefault(page.local_date.year, []).append(page)
+    return [TopicYear(year, topic_year_path(slug, year), members)
+            for year, members in by_year.items()]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,15 @@ from typing import Any
 from digest import depends
 from digest.editions import Edition, edition_groups
 from digest.feeds import FEED_FILES, Feed, company_feed, editions_feed, site_feed, topic_feed
-from digest.model import ArchiveYear, ArticlePage, CompanyPage, Site
+from digest.model import (
+    ArchiveYear,
+    ArticlePage,
+    CompanyPage,
+    Site,
+    TopicPage,
+    topic_year_per_page,
+    topic_years,
+)
 from digest.refile import Refiling
 from digest.urls import (
     ARCHIVE,
@@ -191,7 +199,6 @@ class OutputPlan:
         # feed, the topic index (what a re-tagged article changes: refile.py)
         self.article_units: list[int] = []
         self.topic_units: dict[str, list[int]] = {}
-        self.topic_pages: dict[str, range] = {}  # a topic's list pages
         self.topics_unit = -1
         self.keys: list[str] = []  # each unit's first site path (list_recipes)
         # after a refiling re-laid the units: the new ones, and whether any were dropped
@@ -418,6 +425,28 @@ class OutputPlan:
 
         latest = newest(site.articles)  # the index pages' lastmod
 
+        def topic_pages(topic: TopicPage) -> list[int]:
+            """A topic's page (its newest articles, its years), and each year's pages
+            (model.topic_years): the units a re-tagged article may change."""
+            items = topic.articles[:per_page]
+            years = topic_years(topic.slug, topic.articles, per_page)
+            summary = tuple((y.year, y.url, len(y.articles)) for y in years)
+            units = [add(topic.url, lambda: [Output(
+                topic.url, "topic", "topic.html",
+                {"topic": topic, "items": items, "years": years}, newest(items),
+                (depends.topic(topic), summary, shows.listing(items)))])]
+            for number, value in enumerate(years):
+                newer = years[number - 1] if number > 0 else None
+                older = years[number + 1] if number + 1 < len(years) else None
+                # what the year's pages show of the topic: not its count, which every
+                # article added to another year would change
+                subject = (topic.slug, topic.name, topic.url, value.year, len(value.articles),
+                           *((y.year, y.url) if y else None for y in (newer, older)))
+                units += pages(value.url, value.articles, topic_year_per_page(per_page), "topic",
+                               "topic_year.html", {"topic": topic, "year": value,
+                                                   "newer": newer, "older": older}, subject)
+            return units
+
         def topics() -> list[Output]:
             return [Output(TOPICS, "list", "topics.html", {"topics": site.topics}, latest,
                            tuple(depends.topic(t) for t in site.topics))]
@@ -462,10 +491,7 @@ class OutputPlan:
         self.article_units = [add(page.url, article(page)) for page in site.articles]
         self.topics_unit = add(TOPICS, topics)
         for topic in site.topics:
-            self.topic_pages[topic.slug] = pages(topic.url, topic.articles, per_page,
-                                                 "topic", "topic.html", {"topic": topic},
-                                                 depends.topic(topic))
-            self.topic_units[topic.slug] = list(self.topic_pages[topic.slug])
+            self.topic_units[topic.slug] = topic_pages(topic)
         add(COMPANIES, companies)
         for listed in site.companies:
             add(listed.url, company(listed))

@@ -7,8 +7,8 @@ Only that case is taken. Whatever could change more returns None, and the model 
 made afresh: a tag that names a company (it files the article under the company), a
 topic whose most used spelling (its name) changes, a new topic whose URL something
 else claims, any other field of the article's shape changed. A topic made or emptied,
-or a list that gains or loses a page, is taken: the output plan carries its other
-units over by their keys (plan.OutputPlan.carry_map)."""
+or one that gains or loses a year or a year's page, is taken: the output plan carries
+its other units over by their keys (plan.OutputPlan.carry_map)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from digest.model import (
     assign_related,
     shape,
     slugify,
+    topic_year_per_page,
+    topic_years,
 )
 from digest.urls import topic_path
 
@@ -157,8 +159,12 @@ def plan_moves(site: Site, changed: list[Article]) -> list[Move] | None:
     return moves
 
 
-def list_pages(articles: int, per_page: int) -> int:
-    return max(1, -(-articles // per_page))  # as plan.paginate counts them
+def topic_layout(topic: TopicPage, articles: list[ArticlePage], per_page: int
+                 ) -> list[tuple[int, int]]:
+    """The pages a topic with `articles` has besides its own: (year, how many), as
+    plan.OutputPlan lays them out (model.topic_years, paginated as plan.paginate)."""
+    return [(value.year, max(1, -(-len(value.articles) // topic_year_per_page(per_page))))
+            for value in topic_years(topic.slug, articles, per_page)]
 
 
 def topic_members(site: Site, moves: list[Move]) -> dict[TopicPage, list[ArticlePage]]:
@@ -185,7 +191,8 @@ def refile(site: Site, moves: list[Move], memo: RelatedMemo | None) -> Refiling:
     model.patch_site) and rank related articles again where the moves reach."""
     members = topic_members(site, moves)
     per_page = site.config.per_page
-    relaid = any(list_pages(len(now), per_page) != list_pages(len(topic.articles), per_page)
+    relaid = any(topic_layout(topic, now, per_page) !=
+                 topic_layout(topic, topic.articles, per_page)
                  or not now or not topic.articles for topic, now in members.items())
     for move in moves:
         move.page.topics = move.topics

@@ -84,6 +84,10 @@ def topic_path(slug: str) -> str:
     return f"{TOPICS}{slug}/"
 
 
+def topic_year_path(slug: str, year: int) -> str:
+    return f"{topic_path(slug)}{year:04d}/"
+
+
 def edition_path(key: str) -> str:
     return f"{EDITIONS}{key}/"
 
