@@ -8,6 +8,7 @@ import calendar
 import hashlib
 import heapq
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache, cached_property
@@ -459,9 +460,17 @@ class RelatedMemo:
     under. An edit to a body or a title reuses them all (a second of an incremental
     build at 10,000 articles); a new tag recomputes only the articles near the edited
     one in the groups it joined or left."""
-    key: bytes = b""
+    key: bytes = b""  # b"": not made yet (`made_key`)
     related: list[list[int]] = field(default_factory=list)
     filings: list[Filing] = field(default_factory=list)
+    limit: int = 0  # the related_count they were ranked for
+
+    def made_key(self) -> bytes:
+        """The key of what the lists were made from. A refiling leaves it to be made
+        when a build compares it (hashing 10,000 filings was a twentieth of a re-tag)."""
+        if not self.key and self.filings:
+            self.key = related_key(self.filings, self.limit)
+        return self.key
 
 
 # Past this many refiled articles, ranking them all again is as quick as finding whom
@@ -501,37 +510,55 @@ def affected_by_refiling(old: list[Filing], new: list[Filing],
     return affected
 
 
+def filing(page: ArticlePage) -> Filing:
+    return (page.article.path, tuple(c.slug for c in page.companies),
+            tuple(t.slug for t in page.topics))
+
+
 def assign_related(pages: list[ArticlePage], companies: list[CompanyPage],
-                   topics: list[TopicPage], limit: int, memo: RelatedMemo | None = None
-                   ) -> None:
+                   topics: list[TopicPage], limit: int, memo: RelatedMemo | None = None,
+                   refiled: Collection[int] | None = None) -> None:
     """Rank by shared companies (weight 2) and topics (weight 1), nearest dates first,
     then the newer one. Pages are counted by position in `pages`, in C-speed Counter
     updates: this runs over every article on every build whose `memo` does not hold
-    (or, when a few articles were refiled, over the ones near them)."""
-    filings = [(page.article.path, tuple(c.slug for c in page.companies),
-                tuple(t.slug for t in page.topics)) for page in pages]
-    key = related_key(filings, limit) if memo is not None else b""
-    if memo is not None and memo.key == key:
-        for page, positions in zip(pages, memo.related, strict=True):
-            page.related = [pages[other] for other in positions]
-        return
+    (or, when a few articles were refiled, over the ones near them). `refiled`: the
+    positions of the only articles whose companies or topics changed since `memo` was
+    made, from these very pages, whose related lists it holds (a model patched in
+    place: refile.py); only the lists it ranks again are set."""
+    kept = refiled is not None and memo is not None and memo.limit == limit \
+        and len(memo.filings) == len(memo.related) == len(pages)
+    if kept:
+        assert memo is not None and refiled is not None
+        filings = list(memo.filings)
+        for number in refiled:
+            filings[number] = filing(pages[number])
+        key = b""  # (made when compared: RelatedMemo.made_key)
+    else:
+        filings = [filing(page) for page in pages]
+        key = related_key(filings, limit) if memo is not None else b""
+        if memo is not None and memo.limit == limit and memo.made_key() == key:
+            for page, positions in zip(pages, memo.related, strict=True):
+                page.related = [pages[other] for other in positions]
+            return
     position = {id(page): index for index, page in enumerate(pages)}
     count = len(pages)
-    memberships: list[list[tuple[int, list[int], int]]] = [[] for _ in pages]
     groups: dict[tuple[str, str], list[int]] = {}
-    for kind, weight, members_of in (("c", 2, companies), ("t", 1, topics)):
+    for kind, members_of in (("c", companies), ("t", topics)):
         for group in members_of:
-            members = groups[(kind, group.slug)] = [position[id(page)]
-                                                    for page in group.articles]
-            for index, mine in enumerate(members):
-                memberships[mine].append((weight, members, index))
+            groups[(kind, group.slug)] = [position[id(page)] for page in group.articles]
     affected = affected_by_refiling(memo.filings, filings, groups) \
         if memo is not None and memo.related and memo.filings else None
     found = list(memo.related) if memo is not None and affected is not None \
         else [[] for _ in pages]
-    for mine in sorted(affected) if affected is not None else range(count):
+    ranked = sorted(affected) if affected is not None else range(count)
+    for mine in ranked:
+        # the article's groups, and where it stands in each (members newest first)
+        memberships = [(weight, members, bisect.bisect_left(members, mine))
+                       for kind, weight, slugs in (("c", 2, filings[mine][1]),
+                                                   ("t", 1, filings[mine][2]))
+                       for members in (groups[(kind, slug)] for slug in slugs)]
         scores: Counter[int] = Counter()
-        for weight, members, index in memberships[mine]:
+        for weight, members, index in memberships:
             window = members[max(0, index - RELATED_WINDOW): index + RELATED_WINDOW + 1]
             for _ in range(weight):
                 scores.update(window)
@@ -549,10 +576,10 @@ def assign_related(pages: list[ArticlePage], companies: list[CompanyPage],
         keys = [(-score * count + abs(other - mine)) * count + other
                 for other, score in scores.items() if score >= floor]
         found[mine] = [key % count for key in heapq.nsmallest(limit, keys)]
-    for page, positions in zip(pages, found, strict=True):
-        page.related = [pages[other] for other in positions]
+    for mine in ranked if kept and affected is not None else range(count):
+        pages[mine].related = [pages[other] for other in found[mine]]
     if memo is not None:
-        memo.key, memo.related, memo.filings = key, found, filings
+        memo.key, memo.related, memo.filings, memo.limit = key, found, filings, limit
 
 
 def build_archive(pages: list[ArticlePage]) -> list[ArchiveYear]:

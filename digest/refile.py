@@ -204,8 +204,10 @@ def refile(site: Site, moves: list[Move], memo: RelatedMemo | None) -> Refiling:
                               *(t for t in members if id(t) not in known)],
                              key=lambda t: (t.name.casefold(), t.slug))
     before = [page.related for page in site.articles]
+    moved = {id(move.page) for move in moves}
     assign_related(site.articles, site.companies, site.topics, site.config.related_count,
-                   memo)
+                   memo, refiled=[number for number, page in enumerate(site.articles)
+                                  if id(page) in moved])
     related = {number for number, (page, old) in enumerate(zip(site.articles, before,
                                                                 strict=True))
                if page.related != old}

@@ -53,3 +53,31 @@ def test_refiled_articles_rank_as_a_fresh_ranking_does(seed: int) -> None:
         assign_related(*fresh, 4)
         assert [[p.url for p in page.related] for page in patched[0]] == \
             [[p.url for p in page.related] for page in fresh[0]]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_refiled_in_place_ranks_as_a_fresh_ranking_does(seed: int) -> None:
+    """As refile.py does: the very pages refiled, only the refiled positions named."""
+    rng = random.Random(seed)
+    count = 400
+    filed = [filing(rng) for _ in range(count)]
+    memo = RelatedMemo()
+    pages, companies, topics = model(rng, count, filed)
+    assign_related(pages, companies, topics, 4, memo)
+    for _ in range(8):
+        numbers = rng.sample(range(count), rng.choice([1, 2, 5, 30]))
+        for number in numbers:
+            filed[number] = filing(rng)
+            pages[number].companies = [companies[n] for n in sorted(filed[number][0])]
+            pages[number].topics = [topics[n] for n in sorted(filed[number][1])]
+        for group in (*companies, *topics):  # their lists, newest first, as the model's
+            group.articles = [page for page in pages if any(
+                group is mine for mine in (*page.companies, *page.topics))]
+        untouched = [page.related for page in pages]
+        assign_related(pages, companies, topics, 4, memo, refiled=numbers)
+        fresh = model(rng, count, filed)
+        assign_related(*fresh, 4)
+        assert [[p.url for p in page.related] for page in pages] == \
+            [[p.url for p in page.related] for page in fresh[0]]
+        assert sum(page.related is not before for page, before in
+                   zip(pages, untouched, strict=True)) < count, "only the ranked ones set"
