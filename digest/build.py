@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from digest.cache import BodyLost, MarkdownCache
@@ -454,10 +455,20 @@ def existing_outputs(state: State | None, output: Path | None) -> dict[str, byte
     file deleted by hand, or a folder replaced since, is simply made again)."""
     if state is None or output is None or state.stamp.output != read_marker(output):
         return {}
-    # One lstat per known file: a tenth of the time of walking the folder's 16,000
+    # One look per known file: a tenth of the time of walking the folder's 16,000
     # folders at 10,000 articles, and all that is asked is whether each is still there.
-    return {relative: value for relative, value in state.outputs.items()
-            if os.path.lexists(os.path.join(output, relative))}
+    if os.access not in os.supports_dir_fd or os.access not in os.supports_follow_symlinks:
+        return {relative: value for relative, value in state.outputs.items()
+                if os.path.lexists(os.path.join(output, relative))}
+    # faccessat relative to the folder, mapped at C speed: 0.04 → 0.024 s at 10k
+    folder = os.open(output, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        there = partial(os.access, mode=os.F_OK, dir_fd=folder, follow_symlinks=False)
+        names = list(state.outputs)
+        return {relative: state.outputs[relative]
+                for relative, found in zip(names, map(there, names), strict=True) if found}
+    finally:
+        os.close(folder)
 
 
 def choose_writer(output: Path | None, twin: Path | None, state: State | None,
