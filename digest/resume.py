@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from array import array
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from digest.config import Config
 from digest.content import FileRecord
@@ -204,15 +206,31 @@ def saved_documents(site: Site, state: State | None, resumed: Resumed | None
     ids = resumed.ids
     if not ids or len(ids) != len(site.articles):
         return None
-    metadata = {int(key): value for members, _ in state.search.chunks.values()
-                for key, value in members.items()}
     documents = sorted((Document(number, page) for number, page in zip(ids, site.articles,
                                                                         strict=True)),
                        key=lambda document: document.id)
-    if not all(document.id in metadata and document.id in state.search.sources
-               for document in documents):
-        return None
-    return Documents(site, documents, state.search.sources, metadata)
+    search = state.search
+    if search.ids != array("i", (document.id for document in documents)) or search.shift < 0:
+        return None  # (the index the state holds is of other documents)
+    return Documents(site, documents, search.sources, ChunkMetadata(search.chunks, search.shift))
+
+
+class ChunkMetadata(Mapping[int, list[Any]]):
+    """The metadata of each document of the last index, read from the chunk holding it
+    only when asked for (search/store.py reads a chunk's row then)."""
+
+    def __init__(self, chunks: Mapping[int, tuple[dict[str, Any], str]], shift: int) -> None:
+        self.chunks, self.shift = chunks, shift
+
+    def __getitem__(self, identifier: int) -> list[Any]:
+        found: list[Any] = self.chunks[identifier >> self.shift][0][str(identifier)]
+        return found
+
+    def __iter__(self) -> Iterator[int]:
+        return (int(key) for members, _ in self.chunks.values() for key in members)
+
+    def __len__(self) -> int:
+        return sum(len(members) for members, _ in self.chunks.values())
 
 
 def save_snapshot(folder: Path, site: Site, plan: OutputPlan, notes: list[Diagnostic],

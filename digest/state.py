@@ -24,7 +24,7 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -273,7 +273,10 @@ class State:
     # where `files` is on disk: the records file's token, the length of its base and
     # its whole length when this state was saved (see save_records)
     records_at: Journal = ("", 0, 0)
-    search_at: Journal = ("", 0, 0)  # where `search`'s sources, postings, chunks are
+    # the token of the database holding `search`'s sources, postings and chunks, and
+    # that database, open, when this state was loaded (search/store.py; not pickled)
+    search_at: str = ""
+    search_store: Any = None
     snapshot_at: str = ""  # the token of the model snapshot it goes with (snapshot.py)
 
 
@@ -304,9 +307,17 @@ class KeptState:
                 borrowed = None
             self.seed = None
             if borrowed is not None:  # its outputs describe another folder: parsing only
+                close_search(borrowed)
                 return replace(borrowed, outputs={}, search=None, site_files=set(),
                                twin_differs=None)
         return self.state
+
+
+def close_search(state: State | None) -> None:
+    """Close the search database a loaded state reads from (see open_search)."""
+    if state is not None and state.search_store is not None:
+        state.search_store.close()
+        state.search_store = None
 
 
 def state_folder(config: Config) -> Path | None:
@@ -334,20 +345,31 @@ def _load(path: Path) -> Any:
                     container.update(chunk)
             value.files = load_journal(path.with_name(RECORDS), value.records_at)
             if value.search is not None:
-                parts: dict[str, dict[Any, Any]] = {"s": {}, "p": {}, "c": {}}
-                for (kind, key), item in load_journal(path.with_name(SEARCH),
-                                                      value.search_at).items():
-                    parts[kind][key] = item
-                value.search = replace(value.search, sources=parts["s"], postings=parts["p"],
-                                       chunks=parts["c"])
+                open_search(value, path.parent)
         return value
 
 
-# The parsed files and the search index's working data are kept in journals: a base,
-# then what each build changed appended to it, so that an edit writes a few entries
-# instead of the 9 + 37 MB of them at 10,000 articles. A journal is written afresh when
-# its appended changes outgrow this share of its base.
-RECORDS, SEARCH = "records", "search"
+def open_search(state: State, folder: Path) -> None:
+    """Give the state's search data rows read from its database when asked for; or,
+    when the database is not the one the state names (a build stopped between saving
+    the two), no search data: the index is made afresh."""
+    from digest.search.store import SearchStore  # (not for the no-op check)
+    try:
+        store = SearchStore(folder, state.search_at)
+    except ValueError:
+        state.search = None
+        return
+    state.search_store = store
+    state.search = replace(state.search, sources=store.rows("sources", int),
+                           postings=store.rows("postings", str),
+                           chunks=store.rows("chunks", int))
+
+
+# The parsed files are kept in a journal: a base, then what each build changed appended
+# to it, so that an edit writes a few entries instead of the 9 MB of them at 10,000
+# articles. A journal is written afresh when its appended changes outgrow this share of
+# its base.
+RECORDS = "records"
 JOURNAL_SLACK = 0.25
 
 
@@ -420,20 +442,30 @@ def changes(now: dict[Any, Any], before: dict[Any, Any], tag: str = ""
     return found
 
 
-def save_search(path: Path, search: Any, loaded: Any, at: Journal) -> Journal:
-    """The search index's working data (search.indexer.IndexState): sources, postings
-    and metadata chunks, keyed ("s", id), ("p", term) and ("c", chunk). Postings are
+def save_search(folder: Path, search: Any, loaded: State | None) -> str:
+    """Write the search index's working data (search.indexer.IndexState) into the
+    database the loaded state was read from, as the changes this build made (in one
+    transaction, under a new token), or into a new database; the token. Postings are
     updated in place, so which changed is what the index says (`dirty`)."""
-    changed = None
-    if loaded is not None and search.dirty is not None:
-        changed = changes(search.sources, loaded.sources, "s")
-        changed.update(changes(search.chunks, loaded.chunks, "c"))
-        changed.update((("p", term), search.postings.get(term)) for term in search.dirty)
+    import sqlite3
 
-    def entries() -> Iterator[tuple[Any, Any]]:
-        for tag, part in (("s", search.sources), ("p", search.postings), ("c", search.chunks)):
-            yield from (((tag, key), entry) for key, entry in part.items())
-    return save_journal(path, entries, changed, at)
+    from digest.search.store import write_store
+    store = loaded.search_store if loaded is not None else None
+    before = loaded.search if loaded is not None else None
+    try:
+        if store is not None and before is not None and search.dirty is not None:
+            found = search.changes
+            if found is None:  # (a whole model's documents: each is compared)
+                found = {"sources": changes(search.sources, dict(before.sources)),
+                         "chunks": changes(search.chunks, dict(before.chunks))}
+            postings = search.postings
+            return str(store.update({**found, "postings": {term: postings.get(term)
+                                                            for term in search.dirty}}))
+        return write_store(folder, {"sources": search.sources.items(),
+                                    "postings": search.postings.items(),
+                                    "chunks": search.chunks.items()})
+    except sqlite3.Error:  # the next build makes the index afresh
+        return ""
 
 
 CHUNK = 5_000  # entries per pickle of a state's large containers (see _dump)
@@ -454,9 +486,9 @@ def _dump(file: BinaryIO, value: Any) -> None:
         pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
         return
     search = value.search
-    skeleton = replace(value, files={}, outputs={}, site_files=set(), search=replace(
-        search, sources={}, postings={}, chunks={}, dirty=None) if search is not None
-        else None)
+    skeleton = replace(value, files={}, outputs={}, site_files=set(), search_store=None,
+                       search=replace(search, sources={}, postings={}, chunks={}, dirty=None,
+                                      changes=None) if search is not None else None)
     pickle.dump(skeleton, file, protocol=pickle.HIGHEST_PROTOCOL)
     for container in _containers(value):
         entries = list(container.items() if isinstance(container, dict) else container)
@@ -510,16 +542,14 @@ def save_state(config: Config, state: State, loaded: State | None = None) -> Non
             changes(state.files, loaded.files) if loaded is not None else None,
             loaded.records_at if loaded is not None else ("", 0, 0))
         if state.search is not None:
-            state.search_at = save_search(
-                paths[1].with_name(SEARCH), state.search,
-                loaded.search if loaded is not None else None,
-                loaded.search_at if loaded is not None and loaded.search is not None
-                else ("", 0, 0))
+            state.search_at = save_search(paths[1].parent, state.search, loaded)
         # The full state first: a stamp never describes a state that is not on disk.
         for path, value in ((paths[1], state), (paths[0], state.stamp)):
             _write(path, value)
     except OSError:
         pass
+    finally:
+        close_search(loaded)
 
 
 def save_stamp(config: Config, stamp: Stamp) -> None:

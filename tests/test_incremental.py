@@ -11,6 +11,7 @@ import os
 import random
 import re
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -606,16 +607,14 @@ def test_the_snapshot_of_a_moved_article_is_published_only_by_a_build_that_succe
     assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
 
 
-@pytest.mark.parametrize("journal", ["records", "search"])
-def test_an_edit_appends_to_the_journals_instead_of_writing_them_whole(
-        example_site: Path, tmp_path: Path, journal: str) -> None:
-    """The parsed files and the search index's data are kept in journals that an edit
-    appends to; a tail left by a build stopped before saving its state is not read;
-    past a quarter of growth a journal is written afresh. Every build still equals a
-    clean one."""
+def test_an_edit_appends_to_the_records_journal_instead_of_writing_it_whole(
+        example_site: Path, tmp_path: Path) -> None:
+    """The parsed files are kept in a journal that an edit appends to; a tail left by a
+    build stopped before saving its state is not read; past a quarter of growth the
+    journal is written afresh. Every build still equals a clean one."""
     site = Site(example_site, random.Random(0))
     site.build(example_site / "site")
-    path = next((example_site / ".digest-cache/build").iterdir()) / journal
+    path = next((example_site / ".digest-cache/build").iterdir()) / "records"
     base = path.stat()
     sizes = [base.st_size]
     for number in range(12):
@@ -628,13 +627,65 @@ def test_an_edit_appends_to_the_journals_instead_of_writing_them_whole(
         assert len(result.rendered) < sum(result.pages.values()) / 2, "incremental"
         sizes.append(path.stat().st_size)
     appended = sorted(after - before for before, after in pairwise(sizes) if after > before)
-    # (an edit that moves a body's length past a step of its rounding changes the
-    # weight of each of its words: a larger append, still far from the whole)
     assert appended and appended[len(appended) // 2] < base.st_size / 8, (base.st_size, sizes)
     assert max(appended) < base.st_size / 4, (base.st_size, sizes)
     assert min(sizes) < max(sizes) <= base.st_size * 1.25 + max(appended), sizes
     assert any(after < before for before, after in pairwise(sizes)), \
         "written afresh once it grew by a quarter"
+    site.build(tmp_path / "clean", cache_dir="")
+    assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
+
+
+def test_an_edit_reads_and_writes_only_the_search_rows_it_changes(
+        example_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search index's working data lives in a database beside the state
+    (search/store.py): a body edit reads the rows of the edited document, of its terms
+    and of its chunk, never a whole table, and writes them back in one transaction. A
+    build stopped between writing the database and its state leaves a database the
+    state does not name: the next build makes the index afresh, and is right."""
+    import digest.search.store as store
+    import digest.state
+
+    opened: list[store.Rows[Any, Any]] = []
+    real_rows = store.SearchStore.rows
+
+    def rows(self: store.SearchStore, table: str, key_type: type) -> store.Rows[Any, Any]:
+        opened.append(real_rows(self, table, key_type))
+        return opened[-1]
+
+    monkeypatch.setattr(store.SearchStore, "rows", rows)
+    site = Site(example_site, random.Random(3))
+    for path in site.articles():  # written as edits write them: edits keep their shape
+        site.write(path, *site.read(path))
+    site.build(example_site / "site")
+    database = next((example_site / ".digest-cache/build").iterdir()) / store.FILE
+    with sqlite3.connect(database) as db:
+        totals = {table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                  for table in store.TABLES}
+    for _ in range(3):
+        edit_body(site)
+        opened.clear()
+        result = site.build(example_site / "site")
+        assert result.rendered and len(opened) == 3
+        for table, rows_read in zip(store.TABLES, opened, strict=True):
+            assert not rows_read._whole, f"all of {table} read"
+            assert 0 < rows_read.read <= max(1, totals[table] // 3), \
+                (table, rows_read.read, totals)
+    real_write = digest.state._write
+
+    def stopped(path: Path, value: object) -> None:
+        if path.name == "state":
+            raise OSError("stopped")
+        real_write(path, value)
+
+    edit_body(site)
+    monkeypatch.setattr(digest.state, "_write", stopped)
+    site.build(example_site / "site")  # the database written, the state not
+    monkeypatch.setattr(digest.state, "_write", real_write)
+    edit_body(site)
+    opened.clear()
+    assert site.build(example_site / "site").rendered
+    assert opened == [], "the database the state does not name was not read"
     site.build(tmp_path / "clean", cache_dir="")
     assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
 

@@ -70,9 +70,12 @@ def test_refiled_in_place_ranks_as_a_fresh_ranking_does(seed: int) -> None:
             filed[number] = filing(rng)
             pages[number].companies = [companies[n] for n in sorted(filed[number][0])]
             pages[number].topics = [topics[n] for n in sorted(filed[number][1])]
-        for group in (*companies, *topics):  # their lists, newest first, as the model's
-            group.articles = [page for page in pages if any(
-                group is mine for mine in (*page.companies, *page.topics))]
+        for company in companies:  # their lists, newest first, as the model's
+            company.articles = [page for page in pages
+                                if any(company is mine for mine in page.companies)]
+        for topic in topics:
+            topic.articles = [page for page in pages
+                              if any(topic is mine for mine in page.topics)]
         untouched = [page.related for page in pages]
         assign_related(pages, companies, topics, 4, memo, refiled=numbers)
         fresh = model(rng, count, filed)

@@ -16,11 +16,19 @@ import sys
 import zlib
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
 from digest.cache import MarkdownCache
 from digest.collector import forked_pool
@@ -225,16 +233,22 @@ def all_impacts(sources: list[Source], store: MarkdownCache) -> Iterable[dict[st
 class IndexState:
     """What the next build needs to update the index instead of making it again."""
 
-    sources: dict[int, Source]  # document id → what its postings were made of
-    postings: dict[str, array[int]]
+    sources: Mapping[int, Source]  # document id → what its postings were made of
+    postings: MutableMapping[str, array[int]]
     shards: dict[tuple[str, ...], str]  # a shard's terms → its file, while they are clean
     # a metadata chunk's key → what it holds and its file (comparing is cheaper than JSON)
-    chunks: dict[int, tuple[dict[str, Any], str]] = field(default_factory=dict)
+    chunks: Mapping[int, tuple[dict[str, Any], str]] = field(default_factory=dict)
     # terms whose postings this build changed (None: all of them), for state.save_search
     dirty: set[str] | None = None
+    ids: array[int] = field(default_factory=lambda: array("i"))  # every document's, ascending
+    shift: int = -1  # chunk_shift_for the documents
+    chunk_names: dict[int, str] = field(default_factory=dict)  # each chunk's file
+    # the sources and chunks this build changed (key → value), when it went by the
+    # documents it knew had changed; None: state.save_search compares them all
+    changes: dict[str, dict[Any, Any]] | None = None
 
 
-def insert_posting(postings: dict[str, array[int]], term: str, identifier: int,
+def insert_posting(postings: MutableMapping[str, array[int]], term: str, identifier: int,
                    impact: int) -> None:
     """Keep each term's ids ascending: appended when newest, which a build in id order
     makes the rule."""
@@ -249,7 +263,8 @@ def insert_posting(postings: dict[str, array[int]], term: str, identifier: int,
         values[at:at] = array("i", (identifier, impact))
 
 
-def remove_posting(postings: dict[str, array[int]], term: str, identifier: int) -> None:
+def remove_posting(postings: MutableMapping[str, array[int]], term: str, identifier: int
+                   ) -> None:
     values = postings[term]
     at = 2 * bisect.bisect_left(values[0::2], identifier)
     del values[at:at + 2]
@@ -270,22 +285,30 @@ def differs(before: Source | None, now: Source) -> bool:
     return before is not now and before != now
 
 
-def update_postings(sources: dict[int, Source], previous: IndexState | None,
-                    store: MarkdownCache, early: FreshPostings | None = None
-                    ) -> tuple[dict[str, array[int]], set[str] | None]:
+def update_postings(sources: Mapping[int, Source], previous: IndexState | None,
+                    store: MarkdownCache, early: FreshPostings | None = None,
+                    changed: Collection[int] | None = None
+                    ) -> tuple[MutableMapping[str, array[int]], set[str] | None]:
     """The postings of `sources`: the previous ones updated for the documents that
     changed, else built afresh (or by `early`, started for them). Also the terms whose
     postings changed (None: all): only terms whose impact in a document changed, so an
-    edited sentence leaves the shards of the article's other words alone."""
+    edited sentence leaves the shards of the article's other words alone. `changed`:
+    the only documents whose source may differ from the previous one's, when known."""
     if previous is not None:
         try:
             dirty: set[str] = set()
             postings = previous.postings
-            old = impacts_by_id([(i, s) for i, s in previous.sources.items()
-                                 if differs(sources.get(i), s)], store)
-            new = impacts_by_id(sorted(((i, s) for i, s in sources.items()
-                                        if differs(previous.sources.get(i), s)),
-                                       key=lambda item: item[0]), store)
+            known = previous.sources
+            if changed is None:
+                old = impacts_by_id([(i, s) for i, s in known.items()
+                                     if differs(sources.get(i), s)], store)
+                new = impacts_by_id(sorted(((i, s) for i, s in sources.items()
+                                            if differs(known.get(i), s)),
+                                           key=lambda item: item[0]), store)
+            else:
+                ids = sorted(i for i in changed if differs(known.get(i), sources[i]))
+                old = impacts_by_id([(i, known[i]) for i in ids], store)
+                new = impacts_by_id([(i, sources[i]) for i in ids], store)
             for identifier, impacts in old.items():
                 now = new.get(identifier, {})
                 for term, impact in impacts.items():
@@ -320,7 +343,7 @@ class FreshPostings:
     leave idle are used. (Joined by the caller's thread, not one of their own: arrays
     a second thread allocates live in another malloc arena, 150 MB more at 100,000.)"""
 
-    def __init__(self, sources: dict[int, Source], store: MarkdownCache) -> None:
+    def __init__(self, sources: Mapping[int, Source], store: MarkdownCache) -> None:
         global _SOURCES, _IDS, _STORE
         self.sources = sources
         ordered = sorted(sources.items(), key=lambda item: item[0])
@@ -373,7 +396,7 @@ def crc(term: str) -> int:
     return zlib.crc32(term.encode())
 
 
-def cut_shards(terms: list[str], postings: dict[str, array[int]]) -> list[list[str]]:
+def cut_shards(terms: list[str], postings: Mapping[str, array[int]]) -> list[list[str]]:
     """Content-defined shard boundaries: they depend only on the terms around them."""
     shards: list[list[str]] = []
     previous_large = False
@@ -403,7 +426,7 @@ def starts_block(term: str) -> bool:
     return crc(term) % SHARD_BOUNDARY == 0
 
 
-def recut(previous: list[tuple[str, ...]], postings: dict[str, array[int]],
+def recut(previous: list[tuple[str, ...]], postings: Mapping[str, array[int]],
           dirty: set[str]) -> list[list[str]]:
     """`cut_shards` of every term, from the previous cut (its shards in order) when only
     the `dirty` terms' postings changed (some new, some gone): only the blocks holding
@@ -496,12 +519,16 @@ def _shard_file(shard: list[str]) -> bytes:
     return dump({"terms": shard, "postings": [delta_encode(_POSTINGS[t]) for t in shard]})
 
 
-def shard_files(shards: list[list[str]], postings: dict[str, array[int]]) -> Iterator[bytes]:
+def shard_files(shards: list[list[str]], postings: Mapping[str, array[int]]
+                ) -> Iterator[bytes]:
     """The bytes of each shard in order, in worker processes when there are many (a
     cold build of 10,000 articles encodes 3,500 shards: 2 s in one process); streamed,
     so that the files of a large index are never all in memory."""
     global _POSTINGS
-    _POSTINGS = postings
+    # a plain dict of the shards' terms: rows read from the state's database (search/
+    # store.py) are read here, not by forked workers
+    _POSTINGS = postings if isinstance(postings, dict) else \
+        {term: postings[term] for shard in shards for term in shard}
     try:
         if use_workers(len(shards)):
             with forked_pool() as pool:
@@ -521,14 +548,47 @@ def build_index(site: Site, store: MarkdownCache, previous: IndexState | None = 
     return files, write_index(site, store, files.__setitem__, previous, exists)
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Overlay(Mapping[K, V]):
+    """`base` with some of its values replaced (`changes`): what an edit that keeps
+    every document makes of the last build's sources and chunks, without copying (or
+    reading: search/store.py) the others."""
+
+    def __init__(self, base: Mapping[K, V], changes: Mapping[K, V]) -> None:
+        if isinstance(base, Overlay):  # (serve lays edit over edit: kept flat)
+            changes = {**base.changes, **changes}
+            base = base.base
+        self.base: Mapping[K, V] = base
+        self.changes: dict[K, V] = dict(changes)
+
+    def __getitem__(self, key: K) -> V:
+        try:
+            return self.changes[key]
+        except KeyError:
+            return self.base[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self.base)
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+
 @dataclass(frozen=True)
 class Documents:
     """The documents of one site model and what the index takes from each."""
 
     site: Site
     documents: list[Document]
-    sources: dict[int, Source]
-    metadata: dict[int, list[Any]]
+    sources: Mapping[int, Source]
+    metadata: Mapping[int, list[Any]]
+    # made from another Documents over the same model (index_documents): its sources,
+    # and the ids of the documents whose source or metadata were made again
+    derived_from: Mapping[int, Source] | None = None
+    changed: frozenset[int] | None = None
 
 
 def index_documents(site: Site, kept: Documents | None = None,
@@ -537,13 +597,12 @@ def index_documents(site: Site, kept: Documents | None = None,
     when the only change is `edited` articles patched in with their shape unchanged
     (model.patch_site): then their ids are the same and only theirs are looked at."""
     if kept is not None and kept.site is site and edited is not None:
-        sources, metadata_of = dict(kept.sources), dict(kept.metadata)
-        ids = {id(page) for page in edited}
-        for document in kept.documents:
-            if id(document.page) in ids:
-                sources[document.id] = document_source(document.page)
-                metadata_of[document.id] = metadata(document.page)
-        return Documents(site, kept.documents, sources, metadata_of)
+        pages = {id(page) for page in edited}
+        made = [document for document in kept.documents if id(document.page) in pages]
+        return Documents(site, kept.documents,
+                         Overlay(kept.sources, {d.id: document_source(d.page) for d in made}),
+                         Overlay(kept.metadata, {d.id: metadata(d.page) for d in made}),
+                         kept.sources, frozenset(d.id for d in made))
     documents = assign_ids(site.articles)
     return Documents(site, documents,
                      {document.id: document_source(document.page) for document in documents},
@@ -562,7 +621,11 @@ def write_index(site: Site, store: MarkdownCache, emit: Emit,
     started before (FreshPostings)."""
     indexed = indexed or index_documents(site)
     documents, sources = indexed.documents, indexed.sources
-    postings, dirty = update_postings(sources, previous, store, early)
+    # the documents of the last build's index, some of them made again: only theirs
+    # are looked at (the others' sources, postings and chunks are not even read)
+    changed = indexed.changed if previous is not None \
+        and indexed.derived_from is previous.sources else None
+    postings, dirty = update_postings(sources, previous, store, early, changed)
 
     shards = []
     known = previous.shards if previous is not None and dirty is not None else {}
@@ -584,22 +647,34 @@ def write_index(site: Site, store: MarkdownCache, emit: Emit,
         shards.append([shard[0], name])
 
     shift = chunk_shift_for(documents)
-    by_chunk: dict[int, dict[str, Any]] = defaultdict(dict)
-    for document in documents:
-        by_chunk[document.id >> shift][str(document.id)] = indexed.metadata[document.id]
+    ids = array("i", (document.id for document in documents))
     chunks: dict[str, str] = {}
-    known_chunks = previous.chunks if previous is not None else {}
-    made_chunks: dict[int, tuple[dict[str, Any], str]] = {}
-    for chunk, members in sorted(by_chunk.items()):
-        known_chunk = known_chunks.get(chunk)
-        if known_chunk is not None and known_chunk[0] == members \
-                and exists(f"search/{known_chunk[1]}"):
-            name = known_chunk[1]
-            emit(f"search/{name}", None)
-        else:
-            name = named("d", dump(members), emit)
-        chunks[str(chunk)] = name
-        made_chunks[chunk] = (members, name)
+    made_chunks: Mapping[int, tuple[dict[str, Any], str]]
+    changes = None
+    if changed is not None and previous is not None and previous.shift == shift \
+            and previous.ids == ids and previous.chunk_names:
+        made_chunks = remade_chunks(previous, indexed, changed, shift, emit, exists)
+        assert isinstance(made_chunks, Overlay)
+        chunks = {str(chunk): made_chunks[chunk][1] if chunk in made_chunks.changes else name
+                  for chunk, name in previous.chunk_names.items()}
+        changes = {"sources": {i: sources[i] for i in changed}, "chunks": made_chunks.changes}
+    else:
+        by_chunk: dict[int, dict[str, Any]] = defaultdict(dict)
+        for document in documents:
+            by_chunk[document.id >> shift][str(document.id)] = indexed.metadata[document.id]
+        known_chunks = previous.chunks if previous is not None else {}
+        fresh: dict[int, tuple[dict[str, Any], str]] = {}
+        for chunk, members in sorted(by_chunk.items()):
+            known_chunk = known_chunks.get(chunk)
+            if known_chunk is not None and known_chunk[0] == members \
+                    and exists(f"search/{known_chunk[1]}"):
+                name = known_chunk[1]
+                emit(f"search/{name}", None)
+            else:
+                name = named("d", dump(members), emit)
+            chunks[str(chunk)] = name
+            fresh[chunk] = (members, name)
+        made_chunks = fresh
 
     years = Counter(page.local_date.year for page in site.articles)
     facets = {
@@ -615,4 +690,33 @@ def write_index(site: Site, store: MarkdownCache, emit: Emit,
         "weights": {"k1": K1, "b": B, "length": REFERENCE_LENGTH, "scale": SCALE},
     }
     emit("search/index.json", dump(manifest))
-    return IndexState(sources, postings, names, made_chunks, dirty)
+    return IndexState(sources, postings, names, made_chunks, dirty, ids, shift,
+                      {int(chunk): name for chunk, name in chunks.items()}, changes)
+
+
+def remade_chunks(previous: IndexState, indexed: Documents, changed: Collection[int],
+                  shift: int, emit: Emit, exists: Callable[[str], bool]
+                  ) -> Overlay[int, tuple[dict[str, Any], str]]:
+    """The metadata chunks of the last build's documents after `changed` ones were made
+    again: those holding one are compared with what they held (and written when they
+    differ), the others are kept by name; a chunk file missing from the output folder
+    is written again from what its chunk held."""
+    touched: dict[int, list[int]] = defaultdict(list)
+    for identifier in changed:
+        touched[identifier >> shift].append(identifier)
+    remade: dict[int, tuple[dict[str, Any], str]] = {}
+    for chunk, name in sorted(previous.chunk_names.items()):
+        if chunk in touched:
+            known, _ = previous.chunks[chunk]
+            members = dict(known)
+            members.update((str(i), indexed.metadata[i]) for i in touched[chunk])
+            if members == known and exists(f"search/{name}"):
+                emit(f"search/{name}", None)
+            else:
+                remade[chunk] = (members, named("d", dump(members), emit))
+        elif exists(f"search/{name}"):
+            emit(f"search/{name}", None)
+        else:
+            known, _ = previous.chunks[chunk]
+            named("d", dump(known), emit)
+    return Overlay(previous.chunks, remade)
