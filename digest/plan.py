@@ -379,20 +379,26 @@ class OutputPlan:
             return len(recipes) - 1
 
         def listing(path: str, kind: str, template: str, p: Pagination,
-                    context: dict[str, Any], subject: object = ()) -> Output:
+                    context: dict[str, Any], subject: object = (),
+                    lastmod: Sequence[ArticlePage] | None = None) -> Output:
             shown = (subject, p.number, p.total, p.previous_url, p.next_url,
                      shows.listing(p.items))
             return Output(path, kind, template, {**context, "pagination": p},
-                          newest(p.items), shown)
+                          newest(p.items if lastmod is None else lastmod), shown)
 
         # A list's pages are a unit each: an edited article remakes the one it is on.
+        # `whole`: each page's lastmod is the newest of all `items` (as Hugo dates a
+        # list), not of its own: an article added or re-tagged into a topic's year shifts
+        # the year's later pages, and the sitemap (11,000 URLs at 10k) would change with
+        # each of their newest articles.
         def pages(first: str, items: Sequence[ArticlePage], per: int, kind: str,
-                  template: str, context: dict[str, Any], subject: object = ()
-                  ) -> range:
+                  template: str, context: dict[str, Any], subject: object = (),
+                  whole: bool = False) -> range:
             start = len(recipes)
             for path, p in paginate(first, items, per):
-                add(path, partial(lambda path, p: [listing(path, kind, template, p, context,
-                                                           subject)], path, p))
+                add(path, partial(lambda path, p: [listing(
+                    path, kind, template, p, context, subject, items if whole else None)],
+                    path, p))
             return range(start, len(recipes))
 
         def article(page: ArticlePage) -> Recipe:
@@ -442,9 +448,10 @@ class OutputPlan:
                 # article added to another year would change
                 subject = (topic.slug, topic.name, topic.url, value.year, len(value.articles),
                            *((y.year, y.url) if y else None for y in (newer, older)))
-                units += pages(value.url, value.articles, topic_year_per_page(per_page), "topic",
-                               "topic_year.html", {"topic": topic, "year": value,
-                                                   "newer": newer, "older": older}, subject)
+                units += pages(value.url, value.articles, topic_year_per_page(per_page),
+                               "topic", "topic_year.html", {"topic": topic, "year": value,
+                                                            "newer": newer, "older": older},
+                               subject, whole=True)
             return units
 
         def topics() -> list[Output]:
