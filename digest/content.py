@@ -239,7 +239,8 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
         record = records.get(prefix + inside)
         if record is None:
             continue
-        diagnostics.extend(record.diagnostics)
+        if record.diagnostics:
+            diagnostics.extend(record.diagnostics)
         if isinstance(record.entry, Article):
             content.articles.append(record.entry)
         elif isinstance(record.entry, CompanyEntry):
@@ -249,8 +250,9 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
         elif isinstance(record.entry, EditionNote):
             content.editions.append(record.entry)
     bodies.keep(entry_bodies(content))
-    if previous:
-        bodies.forget_only(body_key(record.entry) for record in previous.values())
+    if previous:  # (the bodies of the records kept are in use: only the others may go)
+        bodies.forget_only(body_key(record.entry) for shown, record in previous.items()
+                           if records.get(shown) is not record)
     if not content.articles and not diagnostics.errors:
         diagnostics.warning(f"{config.content_dir}/articles", 0, 0, "no articles found",
                             "add Markdown files with front matter under content/articles/")
