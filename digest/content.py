@@ -117,6 +117,18 @@ def markdown_files(folder: Path, shown_folder: str, within: Path,
     return found
 
 
+def scanned_files(scanned: Mapping[str, tuple[int, int]], folder: str,
+                  markdown: bool = True) -> list[str]:
+    """What walk_files finds below content's `folder` ("articles/"), taken from a scan
+    of content/ that met no link and nothing but files and folders (state.Scan): the
+    same relative paths, in the same order (without *.md files unless `markdown`)."""
+    start = "content:" + folder
+    return sorted_paths(key[len(start):] for key in scanned
+                        if key.startswith(start) and (markdown or not key.endswith(".md"))
+                        and not any(part.startswith(IGNORED)
+                                    for part in key[len(start):].split("/")))
+
+
 def scanned_markdown(scanned: Mapping[str, tuple[int, int]]) -> list[tuple[str, str]]:
     """What markdown_files finds in each folder of KINDS, taken from a scan of content/
     that met no link and nothing but files and folders (state.Scan.lists_content):

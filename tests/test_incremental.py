@@ -24,7 +24,15 @@ import yaml
 
 from digest.build import BuildResult, build, prepare_twin
 from digest.config import default_theme_path, load_config
-from digest.content import KINDS, markdown_files, scanned_markdown, shown_prefix
+from digest.content import (
+    IGNORED,
+    KINDS,
+    markdown_files,
+    scanned_files,
+    scanned_markdown,
+    shown_prefix,
+    walk_files,
+)
 from digest.model import Selection
 from digest.render import render_outputs
 from digest.state import KeptState, load_stamp, scan_build, scan_inputs
@@ -731,11 +739,22 @@ def test_the_scan_lists_content_as_the_walk_does(example_site: Path) -> None:
         return [(kind, shown[len(prefix):]) for kind in KINDS for _, shown in
                 markdown_files(content / kind, f"{prefix}{kind}/", example_site, [])]
 
+    for name in ("articles/2020/chart.png", "articles/.git/objects/x", "articles/_raw/y.csv",
+                 "static/robots-extra.txt", "static/img/logo.svg", "static/.DS_Store"):
+        (content / name).parent.mkdir(parents=True, exist_ok=True)
+        (content / name).write_bytes(b"x")
     scan = scan_build(config, default_theme_path(), False, False)
     assert scan.lists_content
     listed = scanned_markdown(scan.inputs)
     assert listed == walked() and ("articles", "articles/2020/a b.md") in listed
     assert not any("skip" in inside or "kind.md" in inside for _, inside in listed)
+    for folder in ("articles/", "static/"):  # the files published as they are, likewise
+        files = scanned_files(scan.inputs, folder)
+        assert files == walk_files(content / folder, example_site, IGNORED)
+        assert files and not any(name.startswith((".", "_")) for name in files)
+        assert scanned_files(scan.inputs, folder, markdown=False) == \
+            [name for name in files if not name.endswith(".md")]
+    assert "2020/chart.png" in scanned_files(scan.inputs, "articles/")
     (content / "articles/linked.md").symlink_to(content / "articles/2020/b.md")
     assert not scan_build(config, default_theme_path(), False, False).lists_content
     (content / "articles/linked.md").unlink()
