@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+import digest.model
 from digest.model import ArticlePage, CompanyPage, RelatedMemo, TopicPage, assign_related
 
 MOMENT = datetime(2024, 1, 1, tzinfo=UTC)
@@ -84,3 +85,18 @@ def test_refiled_in_place_ranks_as_a_fresh_ranking_does(seed: int) -> None:
             [[p.url for p in page.related] for page in fresh[0]]
         assert sum(page.related is not before for page, before in
                    zip(pages, untouched, strict=True)) < count, "only the ranked ones set"
+
+
+def test_forked_workers_rank_as_this_process_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large site is ranked by forked workers, span by span (model.rank_all)."""
+    rng = random.Random(9)
+    count = 400
+    filed = [filing(rng) for _ in range(count)]
+    serial = model(rng, count, filed)
+    assign_related(*serial, 4)
+    monkeypatch.setattr(digest.model, "PARALLEL_RANKING", 10)
+    forked = model(rng, count, filed)
+    assign_related(*forked, 4)
+    assert [[p.url for p in page.related] for page in forked[0]] == \
+        [[p.url for p in page.related] for page in serial[0]]
+    assert sum(map(len, (page.related for page in forked[0]))) > count
