@@ -234,7 +234,8 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         content, records = load_content(config, diagnostics, store,
                                         state.files if state else None,
                                         state.stamp.scanned_ns - RACY_NS if state else 0,
-                                        inputs, scan.lists_content)
+                                        inputs, scan.lists_content,
+                                        state.stamp.inputs if state else None)
         salt = output_salt(config, settings, theme)
         urls = Urls(config.base_url)
         changed = changed_articles(state, records, settings, selection)
