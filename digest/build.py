@@ -66,6 +66,7 @@ from digest.search.indexer import (
     index_documents,
     write_index,
 )
+from digest.search.store import SearchDataLost
 from digest.state import (
     RACY_NS,
     VERSION,
@@ -186,9 +187,10 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
             return build_changed(config, write=write, selection=selection,
                                  progress=progress, store=store, kept=kept, scan=scan,
                                  started=started)
-        except BodyLost:
+        except (BodyLost, SearchDataLost):
             # Another build sharing the cache folder (a `digest serve` beside a `digest
-            # build`) dropped a body this state refers to: parse every file again.
+            # build`) dropped a body this state refers to, or the search data was
+            # damaged: parse every file again.
             if kept is not None:
                 kept.state, kept.seed, kept.site, kept.plan, kept.indexed = (None,) * 5
             elif output is not None:

@@ -7,8 +7,9 @@ Two files per output folder, in `<cache_dir>/build/<hash of the output path>/`:
   build reads no content file and imports neither Jinja2 nor Markdown.
 - `state`: each output's fingerprint, the files of the site and of its twin
   (output.py), and where the rest is: each content file's parsed entry in the journal
-  `records`, the search index's working data in the journal `search` (an edit appends
-  what it changed to each), the model in `snapshot` (snapshot.py).
+  `records` (an edit appends what it changed), the search index's working data in the
+  database `search.sqlite3` (search/store.py, read a row at a time), the model in
+  `snapshot` (snapshot.py).
 
 Both carry a version and the fingerprint of digest's own code; a missing, corrupt,
 older or foreign state is ignored (the build is then a clean one), never trusted. The

@@ -698,6 +698,31 @@ def test_an_edit_reads_and_writes_only_the_search_rows_it_changes(
     assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
 
 
+def test_damaged_search_data_is_never_trusted(example_site: Path, tmp_path: Path) -> None:
+    """A search database damaged between builds, or unreadable half-way through one,
+    costs the build its head start, not a traceback or a wrong index."""
+    import digest.search.store as store
+
+    site = Site(example_site, random.Random(5))
+    for path in site.articles():  # written as edits write them: edits keep their shape
+        site.write(path, *site.read(path))
+    site.build(example_site / "site")
+    database = next((example_site / ".digest-cache/build").iterdir()) / store.FILE
+    with sqlite3.connect(database) as db:  # rows that no longer decode
+        db.execute("UPDATE sources SET value = x'00ff'")
+        db.execute("UPDATE postings SET value = x'00'")
+    edit_body(site)
+    assert site.build(example_site / "site").rendered
+    site.build(tmp_path / "clean", cache_dir="")
+    assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
+    data = database.read_bytes()  # a file that is no database at all
+    database.write_bytes(data[:100] + bytes(len(data) - 100))
+    edit_body(site)
+    assert site.build(example_site / "site").rendered
+    site.build(tmp_path / "clean-again", cache_dir="")
+    assert snapshot(example_site / "site") == snapshot(tmp_path / "clean-again")
+
+
 def test_bodies_dropped_by_another_process_start_the_build_over(example_site: Path,
                                                                  tmp_path: Path) -> None:
     """`digest serve` and `digest build` share the Markdown store: one may drop bodies

@@ -26,6 +26,11 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+class SearchDataLost(Exception):
+    """The database could not be read half-way through a build (damaged since it was
+    opened): the build starts over without its state (build.py)."""
+
+
 class Rows(MutableMapping[K, V]):
     """A table as a mapping whose rows are read when first asked for; what is set or
     deleted stays in memory until the build saves it (`save`). Iterating reads the
@@ -126,12 +131,18 @@ class SearchStore:
         every = f"SELECT key, value FROM {table}"
 
         def fetch(key: Any) -> Any:
-            row = self.db.execute(one, (key,)).fetchone()
-            return None if row is None else _decode(table, row[0])
+            try:
+                row = self.db.execute(one, (key,)).fetchone()
+                return None if row is None else _decode(table, row[0])
+            except (sqlite3.Error, pickle.UnpicklingError, ValueError, EOFError) as error:
+                raise SearchDataLost(str(error)) from None
 
         def fetch_all() -> Iterator[tuple[Any, Any]]:
-            for key, data in self.db.execute(every):
-                yield key_type(key), _decode(table, data)
+            try:
+                for key, data in self.db.execute(every):
+                    yield key_type(key), _decode(table, data)
+            except (sqlite3.Error, pickle.UnpicklingError, ValueError, EOFError) as error:
+                raise SearchDataLost(str(error)) from None
         return Rows(fetch, fetch_all)
 
     def update(self, changes: dict[str, dict[Any, Any]]) -> str:
