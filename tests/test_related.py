@@ -38,6 +38,10 @@ def filing(rng: random.Random) -> tuple[set[int], set[int]]:
             {rng.randrange(8) for _ in range(rng.randint(0, 3))})
 
 
+def related_urls(pages: list[ArticlePage]) -> list[list[str]]:
+    return [[other.url for other in page.related] for page in pages]
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_refiled_articles_rank_as_a_fresh_ranking_does(seed: int) -> None:
     rng = random.Random(seed)
@@ -52,8 +56,7 @@ def test_refiled_articles_rank_as_a_fresh_ranking_does(seed: int) -> None:
         assign_related(*patched, 4, memo)
         fresh = model(rng, count, filed)
         assign_related(*fresh, 4)
-        assert [[p.url for p in page.related] for page in patched[0]] == \
-            [[p.url for p in page.related] for page in fresh[0]]
+        assert related_urls(patched[0]) == related_urls(fresh[0])
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -81,8 +84,7 @@ def test_refiled_in_place_ranks_as_a_fresh_ranking_does(seed: int) -> None:
         assign_related(pages, companies, topics, 4, memo, refiled=numbers)
         fresh = model(rng, count, filed)
         assign_related(*fresh, 4)
-        assert [[p.url for p in page.related] for page in pages] == \
-            [[p.url for p in page.related] for page in fresh[0]]
+        assert related_urls(pages) == related_urls(fresh[0])
         assert sum(page.related is not before for page, before in
                    zip(pages, untouched, strict=True)) < count, "only the ranked ones set"
 
@@ -97,6 +99,5 @@ def test_forked_workers_rank_as_this_process_does(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(digest.model, "PARALLEL_RANKING", 10)
     forked = model(rng, count, filed)
     assign_related(*forked, 4)
-    assert [[p.url for p in page.related] for page in forked[0]] == \
-        [[p.url for p in page.related] for page in serial[0]]
+    assert related_urls(forked[0]) == related_urls(serial[0])
     assert sum(map(len, (page.related for page in forked[0]))) > count
