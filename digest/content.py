@@ -117,6 +117,12 @@ def markdown_files(folder: Path, shown_folder: str, within: Path,
     return found
 
 
+def published(relative: str) -> bool:
+    """Whether a path below a content folder is published: no part of it is hidden or
+    kept aside (IGNORED), as walk_files skips them."""
+    return not any(part.startswith(IGNORED) for part in relative.split("/"))
+
+
 def scanned_files(scanned: Mapping[str, tuple[int, int]], folder: str,
                   markdown: bool = True) -> list[str]:
     """What walk_files finds below content's `folder` ("articles/"), taken from a scan
@@ -125,8 +131,7 @@ def scanned_files(scanned: Mapping[str, tuple[int, int]], folder: str,
     start = "content:" + folder
     return sorted_paths(key[len(start):] for key in scanned
                         if key.startswith(start) and (markdown or not key.endswith(".md"))
-                        and not any(part.startswith(IGNORED)
-                                    for part in key[len(start):].split("/")))
+                        and published(key[len(start):]))
 
 
 def scanned_markdown(scanned: Mapping[str, tuple[int, int]]) -> list[tuple[str, str]]:
@@ -137,8 +142,7 @@ def scanned_markdown(scanned: Mapping[str, tuple[int, int]]) -> list[tuple[str, 
     for key in scanned:
         if key.startswith("content:") and key.endswith(".md"):
             kind, _, relative = key[8:].partition("/")
-            if kind in found and relative and not any(
-                    part.startswith(IGNORED) for part in relative.split("/")):
+            if kind in found and relative and published(relative):
                 found[kind].append(relative)
     return [(kind, f"{kind}/{relative}") for kind in KINDS
             for relative in sorted_paths(found[kind])]
@@ -239,18 +243,16 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
                 continue
             stat = (result.st_mtime_ns, result.st_size)
         record = previous.get(shown)
-        if record is not None and record.mtime_ns < trusted_before_ns \
-                and (record.mtime_ns, record.size) == stat:
-            records[shown] = record
-            continue
         data = None
-        if record is not None:  # the stat changed; perhaps the bytes did not
-            data = read_bytes(content_root / inside, shown, diagnostics)
-            if data is None:
+        if record is not None:
+            looked = still_right(record, stat, content_root / inside, shown,
+                                 trusted_before_ns, diagnostics)
+            if looked is None:
                 continue
-            if record.sha == file_sha(data):
-                records[shown] = replace(record, mtime_ns=stat[0], size=stat[1])
+            if isinstance(looked, FileRecord):
+                records[shown] = looked
                 continue
+            data = looked
         # New files are read with their batch: a cold build never holds all their bytes.
         to_parse.append((kind, content_root / inside, shown, stat, data))
     for parsed in parse_all(to_parse, config, bodies):
@@ -263,6 +265,19 @@ def load_content(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
                            if records.get(shown) is not record)
     no_articles(config, content, diagnostics)
     return content, records
+
+
+def still_right(record: FileRecord, stat: Stat, path: Path, shown: str,
+                trusted_before_ns: int, diagnostics: Diagnostics) -> FileRecord | bytes | None:
+    """The file's record when it still describes the file (its stat says so, if older
+    than `trusted_before_ns`: see state.Stamp.trusts; else its bytes do, and it gets
+    the new stat); else the file's bytes, to parse; None when it cannot be read."""
+    if record.mtime_ns < trusted_before_ns and (record.mtime_ns, record.size) == stat:
+        return record
+    data = read_bytes(path, shown, diagnostics)
+    if data is None or record.sha != file_sha(data):
+        return data
+    return replace(record, mtime_ns=stat[0], size=stat[1])
 
 
 def sorted_content(records: Iterable[FileRecord | None], diagnostics: Diagnostics
@@ -304,26 +319,24 @@ def load_changed(config: Config, diagnostics: Diagnostics, bodies: MarkdownCache
                if (stat != last_scanned[key] or stat[0] >= trusted_before_ns)
                and key.startswith("content:") and key.endswith(".md")]
     wanted = [inside for inside in changed
-              if inside.partition("/")[0] in KINDS and "/" in inside
-              and not any(part.startswith(IGNORED) for part in inside.split("/")[1:])]
+              if (parts := inside.partition("/"))[0] in KINDS and parts[2]
+              and published(parts[2])]
     if len(wanted) > QUICK_LIMIT or any(prefix + inside not in previous
                                         for inside in wanted):
         return None
     records = dict(previous)
     to_parse: list[tuple[str, Path, str, Stat, bytes | None]] = []
     for inside in wanted:
-        shown, stat, record = prefix + inside, scanned["content:" + inside], \
-            previous[prefix + inside]
-        if record.mtime_ns < trusted_before_ns and (record.mtime_ns, record.size) == stat:
-            continue
-        data = read_bytes(config.content_path / inside, shown, Diagnostics())
-        if data is None:
+        shown, stat = prefix + inside, scanned["content:" + inside]
+        looked = still_right(previous[shown], stat, config.content_path / inside, shown,
+                             trusted_before_ns, Diagnostics())
+        if looked is None:
             return None  # (load_content reports it, as it does any file it cannot read)
-        if record.sha == file_sha(data):
-            records[shown] = replace(record, mtime_ns=stat[0], size=stat[1])
-            continue
-        to_parse.append((inside.partition("/")[0], config.content_path / inside, shown,
-                         stat, data))
+        if isinstance(looked, FileRecord):
+            records[shown] = looked
+        else:
+            to_parse.append((inside.partition("/")[0], config.content_path / inside, shown,
+                             stat, looked))
     for parsed in parse_all(to_parse, config, bodies):
         records.update((shown, record) for shown, record, _ in parsed)
     content = sorted_content(records.values(), diagnostics)

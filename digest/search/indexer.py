@@ -650,14 +650,14 @@ def write_index(site: Site, store: MarkdownCache, emit: Emit,
     ids = array("i", (document.id for document in documents))
     chunks: dict[str, str] = {}
     made_chunks: Mapping[int, tuple[dict[str, Any], str]]
-    changes = None
+    changes: dict[str, dict[Any, Any]] | None = None
     if changed is not None and previous is not None and previous.shift == shift \
             and previous.ids == ids and previous.chunk_names:
-        made_chunks = remade_chunks(previous, indexed, changed, shift, emit, exists)
-        assert isinstance(made_chunks, Overlay)
-        chunks = {str(chunk): made_chunks[chunk][1] if chunk in made_chunks.changes else name
+        remade = remade_chunks(previous, indexed, changed, shift, emit, exists)
+        chunks = {str(chunk): remade.changes[chunk][1] if chunk in remade.changes else name
                   for chunk, name in previous.chunk_names.items()}
-        changes = {"sources": {i: sources[i] for i in changed}, "chunks": made_chunks.changes}
+        changes = {"sources": {i: sources[i] for i in changed}, "chunks": remade.changes}
+        made_chunks = remade
     else:
         by_chunk: dict[int, dict[str, Any]] = defaultdict(dict)
         for document in documents:

@@ -16,7 +16,6 @@ import pickle
 import sqlite3
 from array import array
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
-from contextlib import suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -80,15 +79,6 @@ class Rows(MutableMapping[K, V]):
 
     def __len__(self) -> int:
         return len(self._read_all())
-
-    def taken(self, keys: Iterable[K]) -> dict[K, V]:
-        """The rows of `keys` that exist, as a plain dict (for forked workers: a
-        database connection must not cross a fork)."""
-        found = {}
-        for key in keys:
-            with suppress(KeyError):
-                found[key] = self[key]
-        return found
 
 
 def _encode(table: str, value: Any) -> bytes | memoryview:
