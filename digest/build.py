@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from digest.cache import BodyLost, MarkdownCache
 from digest.collector import no_gc_pauses
@@ -29,6 +30,8 @@ from digest.content import (
 )
 from digest.depends import fingerprint_bytes
 from digest.errors import BuildError, Diagnostic, Diagnostics
+from digest.express import express, page_row
+from digest.feeds import fed_articles
 from digest.model import (
     ArticlePage,
     RelatedMemo,
@@ -44,6 +47,7 @@ from digest.output import (
     exclusive,
     make_twin,
     read_marker,
+    site_marker,
     twin_path,
 )
 from digest.plan import Output, OutputPlan
@@ -71,6 +75,7 @@ from digest.state import (
     RACY_NS,
     VERSION,
     KeptState,
+    PageRows,
     Scan,
     Stamp,
     State,
@@ -79,6 +84,7 @@ from digest.state import (
     folder_identity,
     forget_state,
     load_state,
+    output_salt,
     save_state,
     scan_build,
     sorted_times,
@@ -102,6 +108,7 @@ class BuildResult:
     held_back: tuple[int, int, tuple[datetime, str] | None] = (0, 0, None)
     notes: list[str] = field(default_factory=list)  # e.g. why the state was not used
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+    express: bool = False  # an edit of bodies alone, built without the model (express.py)
 
 
 class Laps:
@@ -183,6 +190,14 @@ def build(config: Config, *, write: bool = True, selection: Selection | None = N
                                time.perf_counter() - started, stamp.warnings, output,
                                unchanged=True, held_back=stamp.held_back)
     with exclusive(output) if output is not None else nullcontext():
+        if output is not None and kept is None:
+            expressed = express(config, scan, selection, output, store)
+            if expressed is not None:
+                return BuildResult(None, Counter(expressed.pages), expressed.files,
+                                   time.perf_counter() - started, expressed.warnings, output,
+                                   expressed.paths, expressed.rendered,
+                                   held_back=expressed.held_back, timings=expressed.timings,
+                                   express=True)
         try:
             return build_changed(config, write=write, selection=selection,
                                  progress=progress, store=store, kept=kept, scan=scan,
@@ -276,11 +291,11 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
                                     settings, salt)
             if writer is not None:
                 underway.callback(writer.cancel)
-        bodies = BodyResolver(site, store, urls)
+        bodies = BodyResolver(site.by_source, store, urls, config.content_dir)
         # a state kept in memory keeps its twin beside the output (serve's scratch folder)
         twin = twin_path(output, folder) if output is not None else None
         with choose_writer(output, twin, state, previous) as staging:
-            render_outputs(site, urls, bodies, stale, diagnostics, staging, progress)
+            render_outputs(config, urls, bodies, stale, diagnostics, staging, progress)
             if diagnostics.errors:
                 raise BuildError(diagnostics)
             lap("render")
@@ -324,7 +339,8 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
                       {key: hashed[key] for key in inputs if key in hashed})
         new = State(stamp, records, fingerprints, index_state, staging.paths, twin_differs,
                     folder_identity(twin or output), memo,
-                    snapshot_at=state.snapshot_at if state and not snapshot_outdated else "")
+                    snapshot_at=state.snapshot_at if state and not snapshot_outdated else "",
+                    fed=fed_articles(site, urls))
         if kept is not None:
             kept.state, kept.site, kept.model_notes, kept.plan = new, site, model_notes, plan
         else:
@@ -333,7 +349,7 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
             elif snapshot_outdated and folder is not None:
                 new.snapshot_at = save_snapshot(folder, site, plan, model_notes, indexed
                                                 if config.search else None, settings, salt)
-            save_state(config, new, state)
+            save_state(config, new, state, page_rows(site, stale, records, plan, fingerprints))
         lap("save state")
     return BuildResult(site, pages, staging.files, time.perf_counter() - started, warnings,
                        output, staging.paths, [output_file(o.site_path) for o in stale],
@@ -493,14 +509,19 @@ def choose_writer(output: Path | None, twin: Path | None, state: State | None,
     return Staging(output, twin)
 
 
-def site_marker(fingerprints: Mapping[str, bytes], paths: set[str]) -> str:
-    """A digest of what the site holds: the fingerprint of each rendered output, and the
-    names of the other files (search files are named by their content; static files are
-    fingerprinted by their stat, which is no business of the marker's)."""
-    digest = hashlib.blake2b(digest_size=16)
-    for relative in sorted(paths):
-        digest.update(relative.encode() + b"\0" + fingerprints.get(relative, b"") + b"\0")
-    return digest.hexdigest()
+def page_rows(site: Site, stale: list[Output], records: Mapping[str, FileRecord],
+              plan: OutputPlan, fingerprints: Mapping[str, bytes]) -> PageRows:
+    """The rows of the article pages rendered now (express.py), or of every page when
+    the database is written afresh."""
+    def row(page: ArticlePage, edition: Any) -> bytes:
+        return page_row(page, edition, fingerprints[output_file(page.url)],
+                        not records[page.article.path].diagnostics, plan.shows.cards,
+                        site.by_source)
+    return PageRows(lambda: {output.context["page"].article.path:
+                             row(output.context["page"], output.context["edition"])
+                             for output in stale if output.template == "article.html"},
+                    lambda: ((page.article.path, row(page, site.edition_of(page)))
+                             for page in site.articles))
 
 
 def held_back_summary(site: Site) -> tuple[int, int, tuple[datetime, str] | None]:
@@ -508,17 +529,3 @@ def held_back_summary(site: Site) -> tuple[int, int, tuple[datetime, str] | None
     due = site.next_due
     return (reasons["draft"], reasons["scheduled"],
             (due.date.astimezone(site.config.tz), due.path) if due else None)
-
-
-def output_salt(config: Config, settings: str, theme: Path) -> bytes:
-    """What every output depends on: digest's code, the settings, every template."""
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(code_fingerprint().encode() + settings.encode())
-    for folder in (config.templates_path, theme):
-        if folder.is_dir():
-            for path in sorted(folder.rglob("*")):
-                if path.is_file() and "static" not in path.relative_to(folder).parts[:1]:
-                    digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-                    digest.update(path.read_bytes())
-        digest.update(b"\1")
-    return digest.digest()

@@ -442,15 +442,15 @@ def parse_in_worker(files: _Chunk, config: Config, store: Path | None) -> list[P
 def parse_files(files: _Chunk, config: Config, lookup: Lookup) -> list[Parsed]:
     """Each file's record: its entry validated and its body rendered (or found in the
     store through `lookup`), and the renderings made here."""
-    parsed: list[tuple[str, Stat, str, Entry | None, Diagnostics, str]] = []
+    parsed: list[tuple[str, Stat, str, Entry | None, Diagnostics, str, str]] = []
     for kind, path, shown, stat, data in files:
         found = Diagnostics()
         entry: Entry | None = None
-        body = ""
+        body = front = ""
         if data is None:
             data = read_bytes(path, shown, found)
             if data is None:
-                parsed.append((shown, stat, "", None, found, ""))
+                parsed.append((shown, stat, "", None, found, "", ""))
                 continue
         text = decode_text(data, shown, found)
         matter = parse_front_matter(text, shown, found) if text is not None else None
@@ -460,27 +460,31 @@ def parse_files(files: _Chunk, config: Config, lookup: Lookup) -> list[Parsed]:
                      else read_company(reader) if kind == "companies"
                      else read_edition(reader) if kind == "editions" else read_topic(reader))
             body = matter.body
-        parsed.append((shown, stat, file_sha(data), entry, found, body))
-    keys = [cache_key(body) if has_body(entry) else "" for _, _, _, entry, _, body in parsed]
+            assert text is not None
+            front = text[:len(text) - len(body)] if text.endswith(body) else text
+        sha = file_sha(data)
+        parsed.append((shown, stat, sha, entry, found, body,
+                       file_sha(front.encode()) if front else sha))
+    keys = [cache_key(body) if has_body(entry) else "" for _, _, _, entry, _, body, _ in parsed]
     known = dict(lookup(sorted({key for key in keys if key})))
     made: list[Parsed] = []
-    for (shown, stat, sha, entry, found, body), key in zip(parsed, keys, strict=True):
+    for (shown, stat, sha, entry, found, body, front), key in zip(parsed, keys, strict=True):
         fresh = None
         if entry is not None and key:
             rendering = known.get(key)
             if rendering is None:
                 rendering = known[key] = fresh = render_markdown(body)
-            entry = with_body(entry, key, rendering, config, sha)
+            entry = with_body(entry, key, rendering, config, sha, front)
         made.append((shown, FileRecord(*stat, sha, entry, tuple(found)), fresh))
     return made
 
 
 def with_body(entry: Entry, key: str, body: RenderedMarkdown, config: Config,
-              sha: str) -> Entry:
+              sha: str, front: str = "") -> Entry:
     if isinstance(entry, Article):
         return replace(entry, summary=entry.summary or body.first_paragraph, body=key,
                        word_count=len(body.text.split()),
-                       links=body_links(body.html, entry.path, config), sha=sha)
+                       links=body_links(body.html, entry.path, config), sha=sha, front=front)
     if isinstance(entry, CompanyEntry):
         return replace(entry, profile_html=body.html, body=key)
     if isinstance(entry, EditionNote):

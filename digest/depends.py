@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from digest.editions import Edition, Group
+from digest.editions import Edition, EditionLink, Group
 from digest.feeds import Feed
 from digest.model import (
     ArchiveYear,
@@ -95,14 +95,28 @@ class Depends:
 
     def __init__(self, site: Site, memo: HashMemo | None = None,
                  every_card: bool = True) -> None:
-        self.by_source = site.by_source
-        self.edition_of = site.edition_of
+        self.by_source: Mapping[str, str] = site.by_source
+        self.edition_of: Callable[[ArticlePage], Edition | EditionLink | None] = \
+            site.edition_of
         # Each card is hashed once here; the pages that list it carry only the hash.
         # (`every_card` False: each when first asked for, for a plan made in part.)
         self.cards: dict[int, bytes] = \
             {id(page): self.card_hash(card(page), memo) for page in site.articles} \
             if every_card else Cards({id(page): page for page in site.articles})
         self.seen: set[int] = set()  # ids of the article pages shown since it was emptied
+
+    @classmethod
+    def of_page(cls, page: ArticlePage, cards: dict[int, bytes], by_source: Mapping[str, str],
+                edition: EditionLink | None) -> Depends:
+        """What one article page taken out of its model shows (express.py): the cards
+        of its neighbours known by their hashes (`cards`, by page id), its own made."""
+        shows = cls.__new__(cls)
+        shows.by_source = by_source
+        shows.edition_of = lambda _: edition
+        shows.cards = Cards({id(page): page})
+        shows.cards.update(cards)
+        shows.seen = set()
+        return shows
 
     @staticmethod
     def card_hash(value: Value, memo: HashMemo | None) -> bytes:
@@ -189,7 +203,7 @@ class Cards(dict[int, bytes]):
         return value
 
 
-def edition_link(edition: Edition | None) -> Value | None:
+def edition_link(edition: Edition | EditionLink | None) -> Value | None:
     """A link to an edition ("this week's edition" while it is in progress)."""
     return (edition.key, edition.url, edition.label, edition.dates, edition.in_progress) \
         if edition else None

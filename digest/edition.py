@@ -64,7 +64,8 @@ def print_edition(config: Config, period: str | None, form: str, selection: Sele
         site, _ = load(config, diagnostics, selection, store)
         edition = choose(site, period, config)
         urls = Urls(config.base_url)
-        env = make_environment(config, urls, BodyResolver(site, store, urls))
+        env = make_environment(config, urls, BodyResolver(site.by_source, store, urls,
+                                                          config.content_dir))
         output = next(o for o in edition_outputs(edition, config.edition_group)
                       if o.site_path == edition.url + FILES[form])
         text = render_page(env, output.template, output.context, output.site_path)

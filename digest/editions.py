@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from digest.config import WEEKDAYS, Config
 from digest.entries import EditionNote, Event
@@ -111,6 +111,17 @@ class EditionEvent:
     @property
     def date(self) -> date:
         return self.event.date
+
+
+class EditionLink(NamedTuple):
+    """What an article's page shows of its edition, taken out of the model (express.py):
+    the fields `depends.edition_link` reads."""
+
+    key: str
+    url: str
+    label: str
+    dates: str
+    in_progress: bool
 
 
 @dataclass(eq=False)

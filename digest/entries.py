@@ -77,6 +77,10 @@ class Article:
     # Hash of the file's bytes: with the path and the settings it decides every field
     # above, so outputs that show the whole article depend on it, not on a repr of it.
     sha: str = ""
+    # Hash of the text before the body: with the path and the settings it decides every
+    # field but the body's own (body, word_count, links, and summary when it has none),
+    # so an edit that keeps it changed the body alone (express.py).
+    front: str = ""
 
 
 @dataclass(frozen=True)

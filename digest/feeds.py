@@ -4,6 +4,7 @@ JSON, as Zola does; this module only decides what goes in."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -98,6 +99,18 @@ def company_feed(company: CompanyPage, site: Site, urls: Urls, labels: dict[str,
         entries.append(entry)
     return Feed(f"{company.name} · {site.config.title}", f"Timeline of {company.name}",
                 urls.absolute(company.url), company.url, entries)
+
+
+def fed_articles(site: Site, urls: Urls) -> frozenset[str]:
+    """The files of the articles whose body a feed carries: editing one changes the
+    feed as well as its page (express.py)."""
+    feeds = [site_feed(site, urls)]
+    if TERM_FEEDS_FULL:
+        labels: defaultdict[str, str] = defaultdict(str)  # (titles only: not the content)
+        feeds += [topic_feed(topic, site, urls) for topic in site.topics]
+        feeds += [company_feed(company, site, urls, labels) for company in site.companies]
+    return frozenset(entry.content.article.path for feed in feeds for entry in feed.entries
+                     if entry.content is not None)
 
 
 def editions_feed(site: Site, urls: Urls) -> Feed:

@@ -298,6 +298,15 @@ def reading_minutes(article: Article, config: Config) -> int:
     return max(1, round(article.word_count / config.words_per_minute))
 
 
+def article_page(article: Article, config: Config) -> ArticlePage:
+    """An article's page before the model places it (companies, topics, neighbours)."""
+    local = article.date.astimezone(config.tz)
+    updated = article.updated.astimezone(config.tz) if article.updated else None
+    return ArticlePage(article, article_url(config, article, local), local, updated,
+                       reading_minutes(article, config), article.updated or article.date,
+                       (article.updated or article.date).timestamp())
+
+
 def build_site(content: Content, config: Config, diagnostics: Diagnostics,
                selection: Selection, memo: RelatedMemo | None = None) -> Site:
     resolver = Resolver(content, diagnostics)
@@ -308,15 +317,7 @@ def build_site(content: Content, config: Config, diagnostics: Diagnostics,
             held_back.append(HeldBack(article, reason))
         else:
             published.append(article)
-    pages = []
-    zone = config.tz
-    for article in published:
-        local = article.date.astimezone(zone)
-        updated = article.updated.astimezone(zone) if article.updated else None
-        pages.append(ArticlePage(article, article_url(config, article, local), local, updated,
-                                 reading_minutes(article, config), article.updated or article.date,
-                                 (article.updated or article.date).timestamp()))
-    pages = newest_first(pages)
+    pages = newest_first([article_page(article, config) for article in published])
 
     for page in pages:
         article = page.article

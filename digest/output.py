@@ -19,9 +19,10 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
@@ -123,6 +124,33 @@ def read_marker(output: Path) -> str:
         return (output / MARKER).read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError):
         return ""
+
+
+# The marker is a sum of one term per file, so that a build changing a few files updates
+# it by those alone (express.py), where a digest of the sorted list needs every file.
+MARKER_MODULUS = 1 << 128
+
+
+def marker_term(relative: str, fingerprint: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(relative.encode() + b"\0" + fingerprint,
+                                          digest_size=16).digest())
+
+
+def site_marker(fingerprints: Mapping[str, bytes], paths: Iterable[str]) -> str:
+    """What the site holds, as `MARKER` says it: the fingerprint of each rendered output,
+    and the names of the other files (search files are named by their content; static
+    files are fingerprinted by their stat, which is no business of the marker's)."""
+    total = sum(marker_term(relative, fingerprints.get(relative, b"")) for relative in paths)
+    return f"{total % MARKER_MODULUS:032x}"
+
+
+def moved_marker(marker: str, gone: Iterable[tuple[str, bytes]],
+                 came: Iterable[tuple[str, bytes]]) -> str:
+    """`marker` after the files `gone` (name, fingerprint as the marker took it) were
+    replaced by those that `came`."""
+    total = int(marker, 16) - sum(marker_term(*file) for file in gone) \
+        + sum(marker_term(*file) for file in came)
+    return f"{total % MARKER_MODULUS:032x}"
 
 
 def twin_path(output: Path, keep_in: Path | None) -> Path:

@@ -9,7 +9,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -29,7 +29,7 @@ from digest.errors import Diagnostic, Diagnostics
 from digest.feeds import FeedEntry
 from digest.links import ATTRIBUTE, resolve_body
 from digest.markup import html_blocks
-from digest.model import ArticlePage, CompanyPage, Site
+from digest.model import ArticlePage, CompanyPage
 from digest.plan import EVENT_LABELS, Output
 from digest.state import code_fingerprint
 from digest.urls import (
@@ -104,11 +104,13 @@ class BodyResolver:
     URLs and the base path is applied (links.py). Bodies come from the Markdown store;
     `fetch` loads the ones a set of outputs needs when this process renders them."""
 
-    def __init__(self, site: Site, store: MarkdownCache, urls: Urls) -> None:
+    def __init__(self, by_source: Mapping[str, str], store: MarkdownCache, urls: Urls,
+                 content_dir: str) -> None:
+        """`by_source`: article file → site path (Site.by_source), for body links."""
         self.store = store
         self.urls = urls
-        self.by_source = site.by_source
-        self.articles_dir = f"{site.config.content_dir}/articles/"
+        self.by_source = by_source
+        self.articles_dir = f"{content_dir}/articles/"
 
     def fetch(self, outputs: Sequence[Output]) -> None:
         self.store.fetch(key for output in outputs for key in output.bodies)
@@ -426,7 +428,7 @@ def render_within(template: jinja2.Template, context: dict[str, Any], site_path:
     return made[low]
 
 
-def render_outputs(site: Site, urls: Urls, bodies: BodyResolver, outputs: list[Output],
+def render_outputs(config: Config, urls: Urls, bodies: BodyResolver, outputs: list[Output],
                    diagnostics: Diagnostics, sink: Sink,
                    progress: Progress | None = None) -> None:
     """Render `outputs` into `sink`, each page written as soon as it is ready (so a
@@ -438,7 +440,7 @@ def render_outputs(site: Site, urls: Urls, bodies: BodyResolver, outputs: list[O
     if not use_pool:  # workers read the bodies they need from the store themselves
         bodies.fetch(outputs)
     in_workers = sink if use_pool and isinstance(sink, WorkerSink) else None
-    _WORK = (make_environment(site.config, urls, bodies), outputs, site.config.root,
+    _WORK = (make_environment(config, urls, bodies), outputs, config.root,
              in_workers)
     seen: set[Diagnostic] = set()
     try:

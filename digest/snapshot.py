@@ -49,7 +49,7 @@ FILE = "snapshot"
 @dataclass(frozen=True)
 class Snapshot:
     settings: str  # state.settings_key of the build that made it
-    salt: bytes  # build.output_salt: templates and code the plan's fingerprints were made with
+    salt: bytes  # state.output_salt: templates and code the plan's fingerprints were made with
     pages: list[tuple[Any, ...]]
     companies: list[tuple[Any, ...]]
     topics: list[tuple[Any, ...]]

@@ -77,6 +77,20 @@ def settings_key(config: Config, include_drafts: bool, include_future: bool) -> 
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+def output_salt(config: Config, settings: str, theme: Path) -> bytes:
+    """What every output depends on: digest's code, the settings, every template."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(code_fingerprint().encode() + settings.encode())
+    for folder in (config.templates_path, theme):
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and "static" not in path.relative_to(folder).parts[:1]:
+                    digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+                    digest.update(path.read_bytes())
+        digest.update(b"\1")
+    return digest.digest()
+
+
 def content_hash(path: Path) -> str:
     try:
         return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
@@ -279,6 +293,7 @@ class State:
     search_at: str = ""
     search_store: Any = None
     snapshot_at: str = ""  # the token of the model snapshot it goes with (snapshot.py)
+    fed: frozenset[str] = frozenset()  # articles whose body a feed carries (express.py)
 
 
 class KeptState:
@@ -334,7 +349,7 @@ def state_paths(config: Config) -> tuple[Path, Path] | None:
     return (folder / "stamp", folder / "state") if folder is not None else None
 
 
-def _load(path: Path) -> Any:
+def _load(path: Path, records: bool = True) -> Any:
     with path.open("rb") as file, no_gc_pauses(freeze=True):
         header = pickle.load(file)
         if header != (VERSION, code_fingerprint()):
@@ -344,7 +359,8 @@ def _load(path: Path) -> Any:
             for container in _containers(value):
                 while (chunk := pickle.load(file)) is not None:
                     container.update(chunk)
-            value.files = load_journal(path.with_name(RECORDS), value.records_at)
+            if records:
+                value.files = load_journal(path.with_name(RECORDS), value.records_at)
             if value.search is not None:
                 open_search(value, path.parent)
         return value
@@ -443,11 +459,22 @@ def changes(now: dict[Any, Any], before: dict[Any, Any], tag: str = ""
     return found
 
 
-def save_search(folder: Path, search: Any, loaded: State | None) -> str:
-    """Write the search index's working data (search.indexer.IndexState) into the
-    database the loaded state was read from, as the changes this build made (in one
-    transaction, under a new token), or into a new database; the token. Postings are
-    updated in place, so which changed is what the index says (`dirty`)."""
+@dataclass
+class PageRows:
+    """The rows of the article pages (express.py) a build saves with its search data:
+    those it changed (by article file; None for a page gone), and, for a database
+    written afresh, all of them."""
+
+    changed: Callable[[], dict[str, Any]] = dict
+    every: Callable[[], Iterable[tuple[str, Any]]] | None = None
+
+
+def save_search(folder: Path, search: Any, loaded: State | None, pages: PageRows) -> str:
+    """Write the search index's working data (search.indexer.IndexState) and the
+    article pages' rows into the database the loaded state was read from, as the
+    changes this build made (in one transaction, under a new token), or into a new
+    database; the token. Postings are updated in place, so which changed is what the
+    index says (`dirty`)."""
     import sqlite3
 
     from digest.search.store import write_store
@@ -461,10 +488,13 @@ def save_search(folder: Path, search: Any, loaded: State | None) -> str:
                          "chunks": changes(search.chunks, dict(before.chunks))}
             postings = search.postings
             return str(store.update({**found, "postings": {term: postings.get(term)
-                                                            for term in search.dirty}}))
+                                                            for term in search.dirty},
+                                     "pages": pages.changed()}))
         return write_store(folder, {"sources": search.sources.items(),
                                     "postings": search.postings.items(),
-                                    "chunks": search.chunks.items()})
+                                    "chunks": search.chunks.items(),
+                                    "pages": pages.every() if pages.every else
+                                    ((k, v) for k, v in pages.changed().items() if v)})
     except sqlite3.Error:  # the next build makes the index afresh
         return ""
 
@@ -500,28 +530,45 @@ def _dump(file: BinaryIO, value: Any) -> None:
         pickle.dump(None, file, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+# The stamp last read in this process, by its file's identity: the CLI's no-op check
+# reads it, and an express build (express.py) would read it again.
+_READ_STAMP: tuple[tuple[str, int, int, int], Stamp] | None = None
+
+
 def load_stamp(config: Config) -> Stamp | None:
+    global _READ_STAMP
     paths = state_paths(config)
-    if paths is None or not paths[0].exists():
+    try:
+        if paths is None:
+            return None
+        found = paths[0].stat()
+    except OSError:
         return None
+    identity = (str(paths[0]), found.st_ino, found.st_mtime_ns, found.st_size)
+    if _READ_STAMP is not None and _READ_STAMP[0] == identity:
+        return _READ_STAMP[1]
     try:
         stamp = _load(paths[0])
     except Exception:  # any unreadable stamp means "build", never a wrong site
         return None
-    return stamp if isinstance(stamp, Stamp) else None
+    if not isinstance(stamp, Stamp):
+        return None
+    _READ_STAMP = (identity, stamp)
+    return stamp
 
 
 class StateProblem(Exception):
     """The state exists but cannot be used; the build goes on as a clean one."""
 
 
-def load_state(config: Config) -> State | None:
-    """The previous build's state; None if there is none; StateProblem if unusable."""
+def load_state(config: Config, records: bool = True) -> State | None:
+    """The previous build's state; None if there is none; StateProblem if unusable.
+    Without `records`, its parsed files are not read (`files` is empty: express.py)."""
     paths = state_paths(config)
     if paths is None or not paths[1].exists():
         return None
     try:
-        state = _load(paths[1])
+        state = _load(paths[1], records)
     except Exception as error:
         raise StateProblem(str(error) or type(error).__name__) from None
     if not isinstance(state, State) or state.stamp.version != VERSION:
@@ -529,21 +576,34 @@ def load_state(config: Config) -> State | None:
     return state
 
 
-def save_state(config: Config, state: State, loaded: State | None = None) -> None:
+def save_state(config: Config, state: State, loaded: State | None = None,
+               pages: PageRows | None = None, edited: dict[str, Any] | None = None) -> None:
     """Write the state and its stamp atomically (its records first, see save_records;
-    `loaded`: the state the build started from); a failure only costs the next build
-    its head start."""
+    `loaded`: the state the build started from; `pages`: the article pages' rows,
+    express.py); a failure only costs the next build its head start. `edited`: the only
+    records that changed, when the states' `files` were not read (express.py)."""
     paths = state_paths(config)
     if paths is None:
         return
     try:
         paths[0].parent.mkdir(parents=True, exist_ok=True)
-        state.records_at = save_journal(
-            paths[1].with_name(RECORDS), state.files.items,
-            changes(state.files, loaded.files) if loaded is not None else None,
-            loaded.records_at if loaded is not None else ("", 0, 0))
+        journal = paths[1].with_name(RECORDS)
+        if edited is not None and loaded is not None:
+            at = loaded.records_at
+
+            def entries() -> Iterable[tuple[Any, Any]]:  # (only when written afresh)
+                every = load_journal(journal, at)
+                every.update(edited)
+                return every.items()
+            state.records_at = save_journal(journal, entries, edited, at)
+        else:
+            state.records_at = save_journal(
+                journal, state.files.items,
+                changes(state.files, loaded.files) if loaded is not None else None,
+                loaded.records_at if loaded is not None else ("", 0, 0))
         if state.search is not None:
-            state.search_at = save_search(paths[1].parent, state.search, loaded)
+            state.search_at = save_search(paths[1].parent, state.search, loaded,
+                                           pages or PageRows())
         # The full state first: a stamp never describes a state that is not on disk.
         for path, value in ((paths[1], state), (paths[0], state.stamp)):
             _write(path, value)

@@ -246,6 +246,7 @@ class IndexState:
     # the sources and chunks this build changed (key → value), when it went by the
     # documents it knew had changed; None: state.save_search compares them all
     changes: dict[str, dict[Any, Any]] | None = None
+    facets: str = ""  # the facets file's name (under search/)
 
 
 def insert_posting(postings: MutableMapping[str, array[int]], term: str, identifier: int,
@@ -626,25 +627,8 @@ def write_index(site: Site, store: MarkdownCache, emit: Emit,
     changed = indexed.changed if previous is not None \
         and indexed.derived_from is previous.sources else None
     postings, dirty = update_postings(sources, previous, store, early, changed)
-
-    shards = []
-    known = previous.shards if previous is not None and dirty is not None else {}
-    names: dict[tuple[str, ...], str] = {}
-    cut = recut(list(known), postings, dirty) if known and dirty is not None \
-        else cut_shards(sorted(postings, key=utf16_order), postings)
-    kept: dict[int, str] = {}
-    for number, shard in enumerate(cut):
-        name = known.get(tuple(shard))
-        if name is not None and exists(f"search/{name}") and dirty is not None \
-                and dirty.isdisjoint(shard):
-            emit(f"search/{name}", None)
-            kept[number] = name
-    made = iter(shard_files([shard for number, shard in enumerate(cut) if number not in kept],
-                            postings))
-    for number, shard in enumerate(cut):
-        name = kept[number] if number in kept else named("s", next(made), emit)
-        names[tuple(shard)] = name
-        shards.append([shard[0], name])
+    shards, names = write_shards(previous.shards if previous is not None else {}, postings,
+                                 dirty, emit, exists)
 
     shift = chunk_shift_for(documents)
     ids = array("i", (document.id for document in documents))
@@ -682,16 +666,93 @@ def write_index(site: Site, store: MarkdownCache, emit: Emit,
         "topics": [[t.slug, t.name, len(t.articles)] for t in site.topics if t.articles],
         "years": [[year, count] for year, count in sorted(years.items(), reverse=True)],
     }
+    facets_file = named("f", dump(facets), emit)
+    write_manifest(ids, shift, shards, chunks, facets_file, emit)
+    return IndexState(sources, postings, names, made_chunks, dirty, ids, shift,
+                      {int(chunk): name for chunk, name in chunks.items()}, changes,
+                      facets_file)
+
+
+def write_shards(known: dict[tuple[str, ...], str], postings: Mapping[str, array[int]],
+                 dirty: set[str] | None, emit: Emit, exists: Callable[[str], bool]
+                 ) -> tuple[list[list[str]], dict[tuple[str, ...], str]]:
+    """The postings' shards, each written unless `known` (the last build's shards by
+    their terms) has it, it `exists` and none of its terms is `dirty` (None: all are);
+    each shard's first term and file, and the files by terms."""
+    shards = []
+    names: dict[tuple[str, ...], str] = {}
+    cut = recut(list(known), postings, dirty) if known and dirty is not None \
+        else cut_shards(sorted(postings, key=utf16_order), postings)
+    kept: dict[int, str] = {}
+    for number, shard in enumerate(cut):
+        name = known.get(tuple(shard))
+        if name is not None and exists(f"search/{name}") and dirty is not None \
+                and dirty.isdisjoint(shard):
+            emit(f"search/{name}", None)
+            kept[number] = name
+    made = iter(shard_files([shard for number, shard in enumerate(cut) if number not in kept],
+                            postings))
+    for number, shard in enumerate(cut):
+        name = kept[number] if number in kept else named("s", next(made), emit)
+        names[tuple(shard)] = name
+        shards.append([shard[0], name])
+    return shards, names
+
+
+def write_manifest(ids: array[int], shift: int, shards: list[list[str]],
+                   chunks: dict[str, str], facets_file: str, emit: Emit) -> None:
+    """search/index.json: what the browser loads first (docs/SEARCH.md)."""
     manifest = {
-        "version": VERSION, "documents": len(documents),
-        "newest_day": documents[-1].id >> DAY_BITS if documents else 0,
+        "version": VERSION, "documents": len(ids),
+        "newest_day": ids[-1] >> DAY_BITS if ids else 0,
         "day_bits": DAY_BITS, "chunk_shift": shift, "shards": shards, "chunks": chunks,
-        "facets": named("f", dump(facets), emit),
+        "facets": facets_file,
         "weights": {"k1": K1, "b": B, "length": REFERENCE_LENGTH, "scale": SCALE},
     }
     emit("search/index.json", dump(manifest))
-    return IndexState(sources, postings, names, made_chunks, dirty, ids, shift,
-                      {int(chunk): name for chunk, name in chunks.items()}, changes)
+
+
+def reindex_bodies(previous: IndexState, changed: dict[int, Source], store: MarkdownCache,
+                   emit: Emit, exists: Callable[[str], bool]) -> IndexState | None:
+    """The index after documents whose bodies alone changed (`changed`: their sources
+    now), from the last build's state alone: the same documents, metadata and facets,
+    so only the shards of the terms whose impacts moved are written, with the manifest
+    (express.py). None when the last build's data cannot settle it (a body gone from
+    the store): the caller makes the index the usual way."""
+    if not previous.chunk_names or not previous.facets or not previous.shards:
+        return None
+    sources = Overlay(previous.sources, changed)
+    postings, dirty = update_postings(sources, previous, store, changed=set(changed))
+    if dirty is None:
+        return None
+    shards, names = write_shards(previous.shards, postings, dirty, emit, exists)
+    for name in previous.chunk_names.values():
+        emit(f"search/{name}", None)
+    emit(f"search/{previous.facets}", None)
+    write_manifest(previous.ids, previous.shift, shards,
+                   {str(chunk): name for chunk, name in previous.chunk_names.items()},
+                   previous.facets, emit)
+    return IndexState(sources, postings, names, previous.chunks, dirty, previous.ids,
+                      previous.shift, previous.chunk_names, {"sources": dict(changed),
+                                                             "chunks": {}}, previous.facets)
+
+
+def document_id(previous: IndexState, page: ArticlePage) -> int | None:
+    """The id the last build gave `page`'s document (its URL and day unchanged since):
+    from its slot on, as assign_ids placed it (a clash takes the next free slot), the
+    first id whose metadata has its URL; None when there is none."""
+    day = day_number(page.local_date.date())
+    slot = zlib.crc32(page.url.encode()) % (1 << DAY_BITS)
+    ids = previous.ids
+    for step in range(1 << DAY_BITS):
+        identifier = (day << DAY_BITS) | ((slot + step) % (1 << DAY_BITS))
+        at = bisect.bisect_left(ids, identifier)
+        if at == len(ids) or ids[at] != identifier:
+            return None
+        held = previous.chunks[identifier >> previous.shift][0].get(str(identifier))
+        if held is not None and held[1] == page.url:
+            return identifier
+    return None
 
 
 def remade_chunks(previous: IndexState, indexed: Documents, changed: Collection[int],

@@ -3,11 +3,12 @@ state, read a row at a time: an edit asks for the sources, postings and metadata
 of the few documents and terms it changed, where loading all of them (37 MB of journal
 at 10,000 articles) was a tenth of a one-article edit.
 
-Three tables: sources (document id → pickled indexer.Source), postings (term → the
-bytes of its array), chunks (chunk key → pickled (metadata by id, file name)); `meta`
-holds the token the build state names. A build writes its changes in one transaction
-under a new token; a database whose token is not the state's (a build stopped between
-the two) is not read: the index is made afresh."""
+Four tables: sources (document id → pickled indexer.Source), postings (term → the
+bytes of its array), chunks (chunk key → pickled (metadata by id, file name)), pages
+(article file → its row, express.py: what its page shows, for a build that changes
+bodies alone); `meta` holds the token the build state names. A build writes its
+changes in one transaction under a new token; a database whose token is not the
+state's (a build stopped between the two) is not read: the index is made afresh."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 FILE = "search.sqlite3"
-TABLES = ("sources", "postings", "chunks")
+TABLES = ("sources", "postings", "chunks", "pages")
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -84,10 +85,14 @@ class Rows(MutableMapping[K, V]):
 def _encode(table: str, value: Any) -> bytes | memoryview:
     if table == "postings":
         return memoryview(value)  # (an array's own bytes: SQLite copies them once)
+    if table == "pages":
+        return bytes(value)  # (express.py encodes them itself)
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _decode(table: str, data: bytes) -> Any:
+    if table == "pages":
+        return data
     if table == "postings":
         values = array("i")
         values.frombytes(data)
@@ -154,6 +159,26 @@ class SearchStore:
         self.db.close()
 
 
+def peek(folder: Path, table: str, keys: Iterable[Any]) -> dict[Any, Any]:
+    """The rows of `keys` in `table` of the folder's database, whoever's they are (no
+    token is checked: the caller checks what it reads against its state); {} when
+    there is no database to read."""
+    assert table in TABLES
+    path = folder / FILE
+    if not path.is_file():
+        return {}
+    try:
+        db = sqlite3.connect(path)
+        try:
+            return {key: _decode(table, data) for key in keys
+                    for (data,) in db.execute(f"SELECT value FROM {table} WHERE key = ?",
+                                              (key,))}
+        finally:
+            db.close()
+    except (sqlite3.Error, pickle.UnpicklingError, ValueError, EOFError):
+        return {}
+
+
 def write_store(folder: Path, tables: dict[str, Iterable[tuple[Any, Any]]]) -> str:
     """A new database holding `tables` (each: key, value pairs), in place of the folder's
     one; its token."""
@@ -169,6 +194,7 @@ def write_store(folder: Path, tables: dict[str, Iterable[tuple[Any, Any]]]) -> s
             db.execute("CREATE TABLE sources (key INTEGER PRIMARY KEY, value BLOB)")
             db.execute("CREATE TABLE postings (key TEXT PRIMARY KEY, value BLOB)")
             db.execute("CREATE TABLE chunks (key INTEGER PRIMARY KEY, value BLOB)")
+            db.execute("CREATE TABLE pages (key TEXT PRIMARY KEY, value BLOB)")
             for table in TABLES:
                 db.executemany(f"INSERT INTO {table} VALUES (?, ?)",
                                ((key, _encode(table, value))
