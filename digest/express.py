@@ -172,7 +172,7 @@ def express(config: Config, scan: Scan, selection: Selection, output: Path,
                 else _borrowed(store) as bodies:
             edited = read_edits(config, scan, folder, edits, bodies)
             try:
-                state = load_state(config, records=False)
+                state = load_state(config, lean=True)
             except StateProblem:
                 state = None
             if state is None or state.search is None or state.search_store is None \

@@ -284,7 +284,7 @@ class State:
     site_files: set[str] = field(default_factory=set)  # every file of the built site
     twin_differs: set[str] | None = None  # files in which the twin differs (output.py)
     twin: tuple[int, int] = (-1, -1)  # identity of the twin folder
-    related: Any = None  # model.RelatedMemo of the last build
+    related: Any = None  # model.RelatedMemo of the last build (Pickled: see load_state)
     # where `files` is on disk: the records file's token, the length of its base and
     # its whole length when this state was saved (see save_records)
     records_at: Journal = ("", 0, 0)
@@ -349,17 +349,28 @@ def state_paths(config: Config) -> tuple[Path, Path] | None:
     return (folder / "stamp", folder / "state") if folder is not None else None
 
 
-def _load(path: Path, records: bool = True) -> Any:
+@dataclass(frozen=True)
+class Pickled:
+    """A part of a state left as its pickle by a lean load (`load_state`): written back
+    as it was read when the build did not change it."""
+
+    data: bytes
+
+
+def _load(path: Path, lean: bool = False) -> Any:
     with path.open("rb") as file, no_gc_pauses(freeze=True):
         header = pickle.load(file)
         if header != (VERSION, code_fingerprint()):
             raise ValueError("written by another version of digest")
         value = pickle.load(file)
         if isinstance(value, State):
+            value.stamp = pickle.load(file)
+            related = pickle.load(file)  # (its own pickle, which a lean load keeps)
+            value.related = Pickled(related) if lean else pickle.loads(related)
             for container in _containers(value):
                 while (chunk := pickle.load(file)) is not None:
                     container.update(chunk)
-            if records:
+            if not lean:
                 value.files = load_journal(path.with_name(RECORDS), value.records_at)
             if value.search is not None:
                 open_search(value, path.parent)
@@ -508,19 +519,27 @@ def _containers(state: State) -> list[Any]:
     return [state.outputs, state.site_files]
 
 
-def _dump(file: BinaryIO, value: Any) -> None:
-    """A state is written as its skeleton, then each large container in chunks: the
-    pickler's memo holds an entry for every object it wrote (and the bytes copy of
-    every array) until the end of its dump, which at 100,000 articles (7 million
-    objects) made saving the state the peak of the whole build's memory."""
+def _dump(file: BinaryIO, value: Any, pickled: bytes | None = None) -> None:
+    """A state is written as its skeleton, its stamp (`pickled`, when the caller has
+    its pickle), its related memo (as a pickle of its own), then each large container
+    in chunks: the pickler's memo holds an entry for every object it wrote (and the
+    bytes copy of every array) until the end of its dump, which at 100,000 articles (7
+    million objects) made saving the state the peak of the whole build's memory. Any
+    other value: `pickled`, or its pickle."""
     if not isinstance(value, State):
-        pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+        file.write(pickled or pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         return
     search = value.search
     skeleton = replace(value, files={}, outputs={}, site_files=set(), search_store=None,
                        search=replace(search, sources={}, postings={}, chunks={}, dirty=None,
-                                      changes=None) if search is not None else None)
+                                      changes=None) if search is not None else None,
+                       stamp=None, related=None)  # type: ignore[arg-type]
     pickle.dump(skeleton, file, protocol=pickle.HIGHEST_PROTOCOL)
+    file.write(pickled or pickle.dumps(value.stamp, protocol=pickle.HIGHEST_PROTOCOL))
+    related = value.related
+    pickle.dump(related.data if isinstance(related, Pickled) else
+                pickle.dumps(related, protocol=pickle.HIGHEST_PROTOCOL), file,
+                protocol=pickle.HIGHEST_PROTOCOL)
     for container in _containers(value):
         entries = list(container.items() if isinstance(container, dict) else container)
         for start in range(0, len(entries), CHUNK):
@@ -561,14 +580,15 @@ class StateProblem(Exception):
     """The state exists but cannot be used; the build goes on as a clean one."""
 
 
-def load_state(config: Config, records: bool = True) -> State | None:
+def load_state(config: Config, lean: bool = False) -> State | None:
     """The previous build's state; None if there is none; StateProblem if unusable.
-    Without `records`, its parsed files are not read (`files` is empty: express.py)."""
+    `lean`: its parsed files are not read (`files` is empty) nor its related memo
+    unpickled (`Pickled`): what an express build (express.py) needs."""
     paths = state_paths(config)
     if paths is None or not paths[1].exists():
         return None
     try:
-        state = _load(paths[1], records)
+        state = _load(paths[1], lean)
     except Exception as error:
         raise StateProblem(str(error) or type(error).__name__) from None
     if not isinstance(state, State) or state.stamp.version != VERSION:
@@ -605,8 +625,10 @@ def save_state(config: Config, state: State, loaded: State | None = None,
             state.search_at = save_search(paths[1].parent, state.search, loaded,
                                            pages or PageRows())
         # The full state first: a stamp never describes a state that is not on disk.
+        # (Both hold the stamp: pickled once.)
+        stamp = pickle.dumps(state.stamp, protocol=pickle.HIGHEST_PROTOCOL)
         for path, value in ((paths[1], state), (paths[0], state.stamp)):
-            _write(path, value)
+            _write(path, value, stamp)
     except OSError:
         pass
     finally:
@@ -621,11 +643,11 @@ def save_stamp(config: Config, stamp: Stamp) -> None:
             _write(paths[0], stamp)
 
 
-def _write(path: Path, value: Any) -> None:
+def _write(path: Path, value: Any, pickled: bytes | None = None) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
     with temporary.open("wb") as file:
         pickle.dump((VERSION, code_fingerprint()), file, protocol=pickle.HIGHEST_PROTOCOL)
-        _dump(file, value)
+        _dump(file, value, pickled)
     os.replace(temporary, path)
 
 

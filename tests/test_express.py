@@ -114,10 +114,10 @@ def test_an_express_build_stopped_before_its_state_leaves_the_next_build_right(
     old = site.root / "content/articles/2019/old-news.md"
     real_write = digest.state._write
 
-    def stopped(path: Path, value: object) -> None:
+    def stopped(path: Path, value: object, *pickled: bytes | None) -> None:
         if path.name == "state":
             raise OSError("stopped")
-        real_write(path, value)
+        real_write(path, value, *pickled)
 
     site.edit(lambda m, b: (m, b + "\nStopped.\n"), old)
     monkeypatch.setattr(digest.state, "_write", stopped)

@@ -696,10 +696,10 @@ def test_an_edit_reads_and_writes_only_the_search_rows_it_changes(
         assert all(rows_read.read for _, rows_read in opened[-3:])
     real_write = digest.state._write
 
-    def stopped(path: Path, value: object) -> None:
+    def stopped(path: Path, value: object, *pickled: bytes | None) -> None:
         if path.name == "state":
             raise OSError("stopped")
-        real_write(path, value)
+        real_write(path, value, *pickled)
 
     edit_body(site)
     monkeypatch.setattr(digest.state, "_write", stopped)

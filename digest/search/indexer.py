@@ -310,6 +310,10 @@ def update_postings(sources: Mapping[int, Source], previous: IndexState | None,
                 ids = sorted(i for i in changed if differs(known.get(i), sources[i]))
                 old = impacts_by_id([(i, known[i]) for i in ids], store)
                 new = impacts_by_id([(i, sources[i]) for i in ids], store)
+            prefetch(postings, [term for before, after in ((old, new), (new, old))
+                                for identifier, impacts in before.items()
+                                for term, impact in impacts.items()
+                                if after.get(identifier, {}).get(term) != impact])
             for identifier, impacts in old.items():
                 now = new.get(identifier, {})
                 for term, impact in impacts.items():
@@ -434,22 +438,28 @@ def recut(previous: list[tuple[str, ...]], postings: Mapping[str, array[int]],
     one are cut again (sorting and cutting 30,000 terms took a tenth of a one-article
     edit at 10,000 articles)."""
     order = [term for shard in previous for term in shard]
-    known = set(order)
+
+    def find(term: str) -> int:  # (a dict of 30,000 positions cost a tenth of an edit)
+        return bisect.bisect_left(order, utf16_order(term), key=utf16_order)
+
+    known = {term for term in dirty if (at := find(term)) < len(order) and order[at] == term}
     gone = {term for term in dirty if term not in postings}
     order = [term for term in order if term not in gone] if gone else order
     for term in sorted((t for t in dirty if t in postings and t not in known),
                        key=utf16_order):
-        order.insert(bisect.bisect_left(order, utf16_order(term), key=utf16_order), term)
+        order.insert(find(term), term)
     if not order:
         return []
-    at = {term: number for number, term in enumerate(order)}
-    touched = {at[term] for term in dirty if term in at}
-    # a new term that starts a block ends the one before it: that one is cut again too
-    touched.update(at[term] - 1 for term in dirty
-                   if term in at and term not in known and at[term] > 0)
+    touched: set[int] = set()
+    for term in dirty:
+        if term in postings:
+            at = find(term)
+            touched.add(at)
+            # a new term that starts a block ends the one before it: cut again too
+            if term not in known and at > 0:
+                touched.add(at - 1)
     # where a term left, the block that now holds its place (its neighbours' block)
-    touched.update(min(bisect.bisect_left(order, utf16_order(term), key=utf16_order),
-                       len(order) - 1) for term in gone)
+    touched.update(min(find(term), len(order) - 1) for term in gone)
     blocks: list[tuple[int, int]] = []  # [start, end) of the blocks to cut again
     for number in sorted(touched):
         if blocks and number < blocks[-1][1]:
@@ -461,6 +471,7 @@ def recut(previous: list[tuple[str, ...]], postings: Mapping[str, array[int]],
         while end < len(order) and not starts_block(order[end]):
             end += 1
         blocks.append((start, end))
+    prefetch(postings, (term for start, end in blocks for term in order[start:end]))
     kept = {shard[0]: shard for shard in previous}
     cut: list[list[str]] = []
     number = 0
@@ -520,6 +531,14 @@ def _shard_file(shard: list[str]) -> bytes:
     return dump({"terms": shard, "postings": [delta_encode(_POSTINGS[t]) for t in shard]})
 
 
+def prefetch(postings: Mapping[str, array[int]], terms: Iterable[str]) -> None:
+    """Read these terms' postings in a few queries, when `postings` reads rows from
+    the state's database (search/store.Rows) one at a time."""
+    read_many = getattr(postings, "prefetch", None)  # (a plain dict has them all)
+    if read_many is not None:
+        read_many(terms)
+
+
 def shard_files(shards: list[list[str]], postings: Mapping[str, array[int]]
                 ) -> Iterator[bytes]:
     """The bytes of each shard in order, in worker processes when there are many (a
@@ -528,6 +547,8 @@ def shard_files(shards: list[list[str]], postings: Mapping[str, array[int]]
     global _POSTINGS
     # a plain dict of the shards' terms: rows read from the state's database (search/
     # store.py) are read here, not by forked workers
+    if not isinstance(postings, dict):
+        prefetch(postings, (term for shard in shards for term in shard))
     _POSTINGS = postings if isinstance(postings, dict) else \
         {term: postings[term] for shard in shards for term in shard}
     try:

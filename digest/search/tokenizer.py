@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import cache
 
 from digest.search import unicode_classes
@@ -44,42 +43,49 @@ def _is_cjk(code: int) -> bool:
     return any(low <= code <= high for low, high in CJK_RANGES)
 
 
-@dataclass(frozen=True)
-class _Patterns:
-    """Three token regexes that agree on the texts each is used for, fastest first.
-    Python's `re` has no \\p{…}; its \\w is exactly letters + numbers + '_' (checked
-    over all of Unicode when this was written), so '_' becomes a space beforehand."""
-
-    plain: re.Pattern[str]  # no marks, no CJK in the text: \\w alone
-    marked: re.Pattern[str]  # marks but no CJK: \\w plus the mark ranges
-    exact: re.Pattern[str]  # CJK present: the spec's classes spelled out
-    possessive: re.Pattern[str]
-    cjk_runs: re.Pattern[str]  # splits a text into non-CJK text and CJK runs
-
-
 def character_classes() -> tuple[str, str]:
     """(marks, word characters) as regex classes, computed from Python's Unicode data:
     a scan of 266,000 code points (0.3 s), so the result ships in unicode_classes.py."""
     return _class(_ranges("M", False)), _class(_ranges("LMN", True))
 
 
+@cache
 def _classes() -> tuple[str, str]:
     if unicodedata.unidata_version == unicode_classes.UNIDATA_VERSION:
         return unicode_classes.MARKS, unicode_classes.WORD
     return character_classes()  # another Python's Unicode: compute (tests compare both)
 
 
+# The token regexes, each compiled when first needed (a class of every Unicode letter
+# takes milliseconds to compile, which a one-article edit pays in full). Python's `re`
+# has no \p{…}; its \w is exactly letters + numbers + '_' (checked over all of Unicode
+# when this was written), so '_' becomes a space beforehand. They agree on the texts
+# each is used for, fastest first.
+JOINER = r"(?:(?<=\d)[.,](?=\d){0}+)*"
+
+
 @cache
-def _patterns() -> _Patterns:
-    (marks, word), cjk = _classes(), _class(list(CJK_RANGES))
-    joiner = r"(?:(?<=\d)[.,](?=\d){0}+)*"
-    return _Patterns(
-        plain=re.compile(r"\w+" + joiner.format(r"\w")),
-        marked=re.compile(rf"[\w{marks}]+" + joiner.format(rf"[\w{marks}]")),
-        exact=re.compile(rf"[{cjk}]+|[{word}]+" + joiner.format(f"[{word}]")),
-        possessive=re.compile(rf"['\u2019]s(?![{word}])"),
-        cjk_runs=re.compile(rf"([{cjk}]+)"),
-    )
+def _plain() -> re.Pattern[str]:
+    """Words of a text with no marks and no CJK: \\w alone."""
+    return re.compile(r"\w+" + JOINER.format(r"\w"))
+
+
+@cache
+def _marked() -> re.Pattern[str]:
+    """Words of a text with marks but no CJK: \\w plus the mark ranges."""
+    marks = _classes()[0]
+    return re.compile(rf"[\w{marks}]+" + JOINER.format(rf"[\w{marks}]"))
+
+
+@cache
+def _possessive() -> re.Pattern[str]:
+    return re.compile(rf"['\u2019]s(?![{_classes()[1]}])")
+
+
+@cache
+def _cjk_runs() -> re.Pattern[str]:
+    """Splits a text into non-CJK text and CJK runs."""
+    return re.compile(rf"([{_class(list(CJK_RANGES))}]+)")
 
 
 def normalize(text: str) -> str:
@@ -138,19 +144,18 @@ def is_cjk(token: str) -> bool:
 def tokenize(text: str, query: bool = False) -> list[str]:
     """Index tokens (CJK: characters and bigrams) or, with query=True, query tokens
     (CJK: bigrams only, or the single character of a one-character run)."""
-    patterns = _patterns()
-    text = patterns.possessive.sub("", normalize(text)).replace("_", " ")
+    text = _possessive().sub("", normalize(text)).replace("_", " ")
     # Which pattern applies depends on the text's distinct non-ASCII characters: a set
     # of them is far cheaper to inspect than a regex search with Unicode-wide classes.
     unusual = set() if text.isascii() else non_ascii(text)
     has_mark = any(unicodedata.category(c)[0] == "M" for c in unusual)
-    words = patterns.marked if has_mark else patterns.plain
+    words = _marked() if has_mark else _plain()
     if not any(_is_cjk(ord(c)) for c in unusual):
         return words.findall(text)
     # Split at CJK runs: the text between them has no CJK, so \w (10× faster than the
     # spec's exact classes over a whole article) finds its words exactly.
     tokens: list[str] = []
-    for number, piece in enumerate(patterns.cjk_runs.split(text)):
+    for number, piece in enumerate(_cjk_runs().split(text)):
         if number % 2 == 0:
             tokens += words.findall(piece)
         elif len(piece) == 1:
