@@ -68,6 +68,10 @@ from digest.urls import Urls, output_file
 
 # Past this many edited articles the usual build is as quick.
 LIMIT = 20
+# The templates an article page is rendered from (tests/test_express.py checks this
+# against the theme): their reads are what a row holds. A site that overrides one may
+# show more of the other articles than the row has, so it builds the usual way.
+ARTICLE_TEMPLATES = ("article.html", "base.html", "_macros.html")
 ARTICLES = "content:articles/"
 
 # A row, as marshal writes it (plain values only: a tenth of pickle's time, which
@@ -214,6 +218,8 @@ def edited_files(config: Config, scan: Scan, stamp: Any, selection: Selection,
     if stamp.settings != scan.settings or stamp.inputs.keys() != scan.inputs.keys() \
             or stamp.output != read_marker(output) or not stamp.publishes_same(selection.now):
         raise Declined("settings, files, the output folder or what is due changed")
+    if any(f"templates:{name}" in scan.inputs for name in ARTICLE_TEMPLATES):
+        raise Declined("the site has its own article page templates")
     locate = input_locator(config, default_theme_path())
     racy = stamp.scanned_ns - RACY_NS
     edits: list[tuple[str, Path, bytes]] = []

@@ -127,3 +127,55 @@ def test_an_express_build_stopped_before_its_state_leaves_the_next_build_right(
     again = site.build(site.root / "site")
     assert not again.express and len(again.rendered) == sum(again.pages.values())
     same_as_clean(site, tmp_path, "clean")
+
+
+def test_the_article_templates_are_those_the_theme_renders_an_article_page_from() -> None:
+    """A row holds what the theme's article page shows; the express build knows which
+    templates those are (ARTICLE_TEMPLATES), so a site that overrides one is left to
+    the usual build."""
+    import jinja2
+    from jinja2 import meta
+
+    from digest.config import default_theme_path
+
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(default_theme_path()))
+    found: set[str] = set()
+    waiting = ["article.html"]
+    while waiting:
+        name = waiting.pop()
+        found.add(name)
+        source = environment.loader.get_source(environment, name)[0]  # type: ignore[union-attr]
+        waiting += [other for other in meta.find_referenced_templates(environment.parse(source))
+                    if other is not None and other not in found]
+    assert found == set(digest.express.ARTICLE_TEMPLATES)
+
+
+def test_a_site_with_its_own_article_template_builds_the_usual_way(
+        site: Site, tmp_path: Path) -> None:
+    """An article page of its own may show more of the related articles (their
+    summaries, say) than a row holds."""
+    theme = (Path(__file__).parent.parent / "templates/article.html").read_text()
+    own = site.root / "templates/article.html"
+    own.parent.mkdir()
+    own.write_text(theme.replace("{{ other.article.title }}",
+                                 "{{ other.article.title }} ({{ other.article.summary }})"))
+    site.build(site.root / "site")
+    old = site.root / "content/articles/2019/old-news.md"
+    site.edit(lambda m, b: (m, b + "\nWith a template of its own.\n"), old)
+    result = site.build(site.root / "site")
+    assert not result.express and "templates" in digest.express.declined
+    same_as_clean(site, tmp_path, "clean")
+
+
+def test_a_row_follows_what_its_page_shows(site: Site, tmp_path: Path) -> None:
+    """A neighbour's new headline re-renders the page the usual way, and with it its
+    row: the next body edit shows the new headline."""
+    newer = site.root / "content/articles/2019/no-summary.md"
+    site.edit(lambda m, b: ({**m, "title": "Baidu, a newer headline"}, b), newer)
+    assert "2019/03/old-news/index.html" in site.build(site.root / "site").rendered
+    old = site.root / "content/articles/2019/old-news.md"
+    site.edit(lambda m, b: (m, b + "\nAfter the neighbour's headline.\n"), old)
+    result = site.build(site.root / "site")
+    assert expressed(result), digest.express.declined
+    assert "Baidu, a newer headline" in (site.root / "site" / result.rendered[0]).read_text()
+    same_as_clean(site, tmp_path, "clean")
