@@ -30,7 +30,7 @@ from digest.content import (
 )
 from digest.depends import fingerprint_bytes
 from digest.errors import BuildError, Diagnostic, Diagnostics
-from digest.express import express, page_row
+from digest.express import Sides, express, page_row
 from digest.feeds import fed_articles
 from digest.model import (
     ArticlePage,
@@ -513,10 +513,11 @@ def page_rows(site: Site, stale: list[Output], records: Mapping[str, FileRecord]
               plan: OutputPlan, fingerprints: Mapping[str, bytes]) -> PageRows:
     """The rows of the article pages rendered now (express.py), or of every page when
     the database is written afresh."""
+    sides = Sides(plan.shows.cards)
+
     def row(page: ArticlePage, edition: Any) -> bytes:
         return page_row(page, edition, fingerprints[output_file(page.url)],
-                        not records[page.article.path].diagnostics, plan.shows.cards,
-                        site.by_source)
+                        not records[page.article.path].diagnostics, sides, site.by_source)
     return PageRows(lambda: {output.context["page"].article.path:
                              row(output.context["page"], output.context["edition"])
                              for output in stale if output.template == "article.html"},

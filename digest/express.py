@@ -84,25 +84,36 @@ ARTICLES = "content:articles/"
 Side = tuple[bytes, str, str, float, bool]
 
 
-def side(page: ArticlePage | None, cards: Mapping[int, bytes]) -> Side | None:
-    if page is None:
-        return None
-    return (cards[id(page)], page.url, page.article.title, page.local_date.timestamp(),
-            page.article.has_time)
+class Sides(dict[int, Side]):
+    """Each article as its neighbours' rows show it, made once (a page is the neighbour
+    of half a dozen others): by page id, from `cards` (card hashes by page id)."""
+
+    def __init__(self, cards: Mapping[int, bytes]) -> None:
+        super().__init__()
+        self.cards = cards
+
+    def of(self, page: ArticlePage | None) -> Side | None:
+        if page is None:
+            return None
+        key = id(page)
+        made = self.get(key)
+        if made is None:
+            self[key] = made = (self.cards[key], page.url, page.article.title,
+                                page.local_date.timestamp(), page.article.has_time)
+        return made
 
 
 def page_row(page: ArticlePage, edition: Any, fingerprint: bytes, clean: bool,
-             cards: Mapping[int, bytes], by_source: Mapping[str, str]) -> bytes:
-    """The row of an article page rendered with `fingerprint` (`cards`: card hashes by
-    page id, as the plan made them; `edition`: the page's, or None; `clean`: its file
+             sides: Sides, by_source: Mapping[str, str]) -> bytes:
+    """The row of an article page rendered with `fingerprint` (`sides`: its neighbours,
+    and the card hashes of the plan; `edition`: the page's, or None; `clean`: its file
     gave no diagnostics)."""
     return marshal.dumps((
-        fingerprint, page.article.front, clean, cards[id(page)], page.url,
+        fingerprint, page.article.front, clean, sides.cards[id(page)], page.url,
         tuple((c.slug, c.name, c.url, c.entry.website if c.entry else None)
               for c in page.companies),
         tuple((t.slug, t.name, t.url) for t in page.topics),
-        tuple(side(p, cards) for p in page.related), side(page.previous, cards),
-        side(page.next, cards),
+        tuple(map(sides.of, page.related)), sides.of(page.previous), sides.of(page.next),
         (edition.key, edition.url, edition.label, edition.dates, edition.in_progress)
         if edition is not None else None,
         tuple((path, by_source.get(path)) for path in page.article.links)))
@@ -403,7 +414,7 @@ def write(config: Config, scan: Scan, selection: Selection, output: Path, state:
         outputs=fingerprints, search=index, site_files=staging.paths,
         twin_differs=twin_differs, twin=folder_identity(twin))
     rows = {edit.shown: page_row(edit.page, edit.edition, edit.fingerprint, True,
-                                 edit.cards, edit.links) for edit in edited}
+                                 Sides(edit.cards), edit.links) for edit in edited}
     save_state(config, new, state, PageRows(lambda: rows),
                edited={edit.shown: edit.record for edit in edited})
     laps["save state"] = time.perf_counter() - swapped

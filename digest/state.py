@@ -129,6 +129,10 @@ def scan_folder(folder: Path, prefix: str, stamps: InputStamps, unusual: set[str
     for entry in entries:
         key = prefix + entry.name
         try:
+            if entry.is_file(follow_symlinks=False):  # (the usual case first: 10,000 of them)
+                stat = entry.stat(follow_symlinks=False)
+                stamps[key] = (stat.st_mtime_ns, stat.st_size)
+                continue
             if entry.is_symlink():
                 unusual.add(key)
             if entry.is_dir(follow_symlinks=False):  # as the build: linked folders not entered
