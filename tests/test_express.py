@@ -179,3 +179,21 @@ def test_a_row_follows_what_its_page_shows(site: Site, tmp_path: Path) -> None:
     assert expressed(result), digest.express.declined
     assert "Baidu, a newer headline" in (site.root / "site" / result.rendered[0]).read_text()
     same_as_clean(site, tmp_path, "clean")
+
+
+def test_an_express_build_that_writes_the_records_afresh_keeps_every_record(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It does not read the parsed files; when its journal is due to be written afresh
+    (state.JOURNAL_SLACK), it reads them then, and the next build finds them all."""
+    monkeypatch.setattr(digest.state, "JOURNAL_SLACK", 0.0)
+    journal = next((site.root / ".digest-cache/build").iterdir()) / digest.state.RECORDS
+    before = journal.stat().st_size
+    old = site.root / "content/articles/2019/old-news.md"
+    site.edit(lambda m, b: (m, b + "\nWritten afresh.\n"), old)
+    assert expressed(site.build(site.root / "site")), digest.express.declined
+    assert journal.stat().st_size < before + 200, "written afresh, not appended to"
+    monkeypatch.undo()
+    site.edit(lambda m, b: ({**m, "title": "Old news, and a journal written afresh"}, b), old)
+    after = site.build(site.root / "site")
+    assert not after.express and len(after.rendered) < sum(after.pages.values())
+    same_as_clean(site, tmp_path, "clean")
