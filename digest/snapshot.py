@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -187,8 +188,29 @@ def write(temporary: Path, snapshot: Snapshot, token: str) -> None:
             pickle.dump(None, file, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+# A child still writing a snapshot (resume.SnapshotWriter) touches its file at least
+# this often; one left longer is taken for dead (killed with its build).
+STALLED = 10.0
+
+
+def wait_for_writer(folder: Path, token: str) -> None:
+    """Wait while the snapshot of `token` is still being written: the build that made
+    it ended before its child had written it, and the child publishes it when done."""
+    pending = pending_path(folder, token)
+    while True:
+        try:
+            modified = pending.stat().st_mtime
+        except OSError:
+            return  # published, or given up
+        if time.time() - modified > STALLED:
+            pending.unlink(missing_ok=True)  # (its writer is gone)
+            return
+        time.sleep(0.005)
+
+
 def load(folder: Path, token: str) -> Snapshot | None:
     """The snapshot saved under `token`; None when there is none or another."""
+    wait_for_writer(folder, token)
     try:
         with (folder / FILE).open("rb") as file, no_gc_pauses(freeze=True):
             if pickle.load(file) != (VERSION, code_fingerprint(), token):

@@ -499,6 +499,16 @@ def test_a_corrupt_or_foreign_state_is_ignored_with_a_note(example_site: Path,
     assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
 
 
+def written(snapshot_file: Path) -> None:
+    """Wait for a snapshot a forked child is still writing (resume.SnapshotWriter:
+    the build does not wait for it; the next build that reads it would)."""
+    for _ in range(2000):
+        if not list(snapshot_file.parent.glob(f".{snapshot_file.name}.*")):
+            return
+        time.sleep(0.005)
+    raise AssertionError("the snapshot was not written")
+
+
 def test_a_cli_edit_that_keeps_the_shape_restores_the_saved_model(
         example_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A CLI build saves its model (snapshot.py); the next one, for edits that keep
@@ -534,6 +544,7 @@ def test_a_cli_edit_that_keeps_the_shape_restores_the_saved_model(
     saved = snapshot_file.stat().st_mtime_ns
     site.edit(lambda m, b: ({**m, "title": "Alibaba news Z"}, b), folder / "first-of-the-day.md")
     site.build(example_site / "site")
+    written(snapshot_file)
     assert made == [1] and snapshot_file.stat().st_mtime_ns != saved, "saved anew"
     same_as_clean("clean-title")
     site.edit(lambda m, b: (m, b + "More.\n"), folder / "second-of-the-day.md")
@@ -550,6 +561,7 @@ def test_a_cli_edit_that_keeps_the_shape_restores_the_saved_model(
     moved = site.build(example_site / "site")
     assert made == [1, 1], "moved to another topic in the restored model"
     assert "topics/ipo/index.html" in moved.rendered
+    written(snapshot_file)
     assert snapshot_file.stat().st_mtime_ns != saved, "saved anew"
     same_as_clean("clean-tags")
     site.edit(lambda m, b: (m, b + "Once more.\n"), folder / "second-of-the-day.md")
@@ -609,6 +621,7 @@ def test_the_snapshot_of_a_moved_article_is_published_only_by_a_build_that_succe
     monkeypatch.setattr(digest.build, "render_outputs", render_outputs)
     moved = site.build(example_site / "site")
     assert len(writers) == 2 and "topics/ipo/index.html" in moved.rendered
+    writers[-1].wait()  # (the build does not wait for it: the next build would)
     assert (state / "snapshot").read_bytes() != saved
     assert not [p.name for p in state.iterdir() if p.name.startswith(".snapshot")]
     monkeypatch.setattr(digest.build, "build_site", not_made)
@@ -628,6 +641,44 @@ def test_the_snapshot_of_a_moved_article_is_published_only_by_a_build_that_succe
     site.edit(lambda m, b: (m, b + "Again.\n"), folder / "second-of-the-day.md")
     site.build(example_site / "site")
     monkeypatch.setattr(digest.build, "build_site", real_build_site)
+    site.build(tmp_path / "clean", cache_dir="")
+    assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
+
+
+def test_the_next_build_waits_for_a_snapshot_still_being_written(
+        example_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build whose forked child is still writing the snapshot does not wait for it
+    (resume.SnapshotWriter); the next build does, and restores it."""
+    import digest.build
+    import digest.resume
+    import digest.snapshot
+    from digest.model import build_site as real_build_site
+
+    made: list[int] = []
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        made.append(1)
+        return real_build_site(*args, **kwargs)
+
+    real_write = digest.snapshot.write
+
+    def slow(*args: Any, **kwargs: Any) -> None:  # (in the child)
+        time.sleep(1.5)
+        real_write(*args, **kwargs)
+
+    monkeypatch.setattr(digest.build, "build_site", counting)
+    monkeypatch.setattr(digest.resume, "write_snapshot", slow)
+    site = Site(example_site, random.Random(0))
+    folder = two_of_a_day(site)
+    site.build(example_site / "site")
+    state = next((example_site / ".digest-cache/build").iterdir())
+    site.edit(lambda m, b: ({**m, "tags": ["IPO"]}, b), folder / "second-of-the-day.md")
+    site.build(example_site / "site")
+    assert list(state.glob(".snapshot.*")), "the build ended before its child"
+    site.edit(lambda m, b: (m, b + "More.\n"), folder / "first-of-the-day.md")
+    site.build(example_site / "site")
+    assert made == [1], "the snapshot was waited for and restored"
+    assert not list(state.glob(".snapshot.*"))
     site.build(tmp_path / "clean", cache_dir="")
     assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
 
