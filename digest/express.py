@@ -63,6 +63,7 @@ from digest.state import (
     output_salt,
     save_state,
     state_folder,
+    usable_twin,
 )
 from digest.urls import Urls, output_file
 
@@ -366,7 +367,7 @@ def write(config: Config, scan: Scan, selection: Selection, output: Path, state:
     folder = state_folder(config)
     assert folder is not None and state.twin_differs is not None
     twin = twin_path(output, folder)
-    if state.twin == (-1, -1) or folder_identity(twin) != state.twin \
+    if not usable_twin(twin, state) \
             or not all(os.path.lexists(output / relative) for relative in state.twin_differs
                        if relative in state.site_files):
         raise Declined("no twin to update")

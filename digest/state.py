@@ -173,6 +173,12 @@ def folder_identity(folder: Path) -> tuple[int, int]:
     return (stat.st_dev, stat.st_ino)
 
 
+def usable_twin(twin: Path | None, state: State) -> bool:
+    """Whether the last build left a twin known file by file (output.TwinUpdate)."""
+    return twin is not None and state.twin_differs is not None \
+        and folder_identity(twin) == state.twin != (-1, -1)
+
+
 @dataclass
 class Stamp:
     """Enough to tell, from stat calls alone, that a build would change nothing."""

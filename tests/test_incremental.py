@@ -314,24 +314,30 @@ def test_nothing_changed_is_a_no_op(example_site: Path) -> None:
 
 def test_pages_deleted_from_the_site_by_hand_are_made_again_by_the_next_build(
         example_site: Path, tmp_path: Path) -> None:
-    """The next build that has anything to do looks for every page it made last time
-    (build.existing_outputs) and makes the missing ones again; a link left in a page's
-    place goes with the old site."""
+    """The next build that has anything to do puts back every page it made last time
+    that is gone: from the twin, which holds the pages as they were, or, without a twin
+    (or for a page the twin differs in), made again (build.existing_outputs); a link
+    left in a page's place goes with the old site."""
     site = Site(example_site, random.Random(0))
     site.build(example_site / "site")
     edit_body(site)
     site.build(example_site / "site")  # (from here on, the twin is updated in place)
     output = example_site / "site"
-    gone = ["topics/cloud/index.html", "archive/index.html", "404.html"]
-    for relative in gone:
-        (output / relative).unlink()
-    (output / "topics/index.html").unlink()
-    (output / "topics/index.html").symlink_to(tmp_path / "nowhere.html")
-    edit_body(site)
-    result = site.build(output)
-    assert set(gone) <= set(result.rendered)
-    site.build(tmp_path / "clean", cache_dir="")
-    assert snapshot(output) == snapshot(tmp_path / "clean")
+    state = next((example_site / ".digest-cache/build").iterdir())
+    for twin in (True, False):
+        if not twin:  # (the build then stages a whole site, linking what it keeps)
+            shutil.rmtree(state / "twin")
+        gone = ["topics/cloud/index.html", "archive/index.html", "404.html"]
+        for relative in gone:
+            (output / relative).unlink()
+        (output / "topics/index.html").unlink()
+        (output / "topics/index.html").symlink_to(tmp_path / "nowhere.html")
+        edit_body(site)
+        result = site.build(output)
+        assert twin or set(gone) <= set(result.rendered)
+        assert all((output / relative).is_file() for relative in gone)
+        site.build(tmp_path / f"clean-{twin}", cache_dir="")
+        assert snapshot(output) == snapshot(tmp_path / f"clean-{twin}")
 
 
 def test_an_edit_that_keeps_size_and_mtime_is_still_seen(example_site: Path) -> None:
