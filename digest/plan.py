@@ -321,7 +321,7 @@ class OutputPlan:
         wanted = {self.position[id(page)] for page in edited}
         for page in edited:
             self.shows.refresh(page)
-        if refiling is not None:
+        if refiling is not None and not refiling.listed:
             old_keys = self.keys
             self.recipes = self.list_recipes()  # (recipes of a list hold its pages)
             if refiling.relaid:

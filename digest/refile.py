@@ -37,6 +37,7 @@ class Refiling:
     topics: set[str]  # slugs of the topics an article joined or left (made, emptied)
     related: set[int]  # positions (in site.articles) whose related list changed
     relaid: bool  # units were added or dropped: a topic made or emptied, a list resized
+    listed: bool = False  # the plan was made after the move (its recipes list it)
 
 
 @dataclass

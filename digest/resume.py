@@ -133,7 +133,7 @@ def restore(state: State | None, changed: list[Article] | None, config: Config,
     except ValueError:
         return None
     if refiling is not None:  # the plan was carried over to the new units above
-        refiling = replace(refiling, relaid=False)
+        refiling = replace(refiling, relaid=False, listed=True)
     plan.salt = salt  # (equal to the snapshot's)
     return Resumed(site, saved.notes, edited_pages(site, changed),
                    retitled or refiling is not None, plan, saved.ids, refiling)
