@@ -23,6 +23,7 @@ import marshal
 import os
 import time
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +53,7 @@ from digest.state import (
     RACY_NS,
     PageRows,
     Scan,
+    Stamp,
     State,
     StateProblem,
     content_hash,
@@ -150,7 +152,7 @@ class Expressed:
     warnings: list[Diagnostic]
     paths: set[str]
     rendered: list[str]
-    held_back: tuple[int, int, Any]
+    held_back: tuple[int, int, tuple[datetime, str] | None]
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -184,8 +186,10 @@ def express(config: Config, scan: Scan, selection: Selection, output: Path,
         if folder is None or stamp is None:
             raise Declined("no state")
         edits = edited_files(config, scan, stamp, selection, output)
+        # (a store the caller opened, it closes; never pruned: unchanged bodies are
+        # not marked as kept here)
         with MarkdownCache(config.cache_path, prune=False) if store is None \
-                else _borrowed(store) as bodies:
+                else nullcontext(store) as bodies:
             edited = read_edits(config, scan, folder, edits, bodies)
             try:
                 state = load_state(config, lean=True)
@@ -210,20 +214,7 @@ def express(config: Config, scan: Scan, selection: Selection, output: Path,
             state.search_store.close()
 
 
-class _borrowed:
-    """A store the caller opened (and closes)."""
-
-    def __init__(self, store: MarkdownCache) -> None:
-        self.store = store
-
-    def __enter__(self) -> MarkdownCache:
-        return self.store
-
-    def __exit__(self, *exc_info: object) -> None:
-        pass
-
-
-def edited_files(config: Config, scan: Scan, stamp: Any, selection: Selection,
+def edited_files(config: Config, scan: Scan, stamp: Stamp, selection: Selection,
                  output: Path) -> list[tuple[str, Path, bytes]]:
     """The article files whose bytes changed since the last build (key, path, bytes),
     when nothing else did; Declined otherwise."""
