@@ -255,6 +255,8 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
                                         state.stamp.scanned_ns - RACY_NS if state else 0,
                                         inputs, scan.lists_content,
                                         state.stamp.inputs if state else None)
+        if state is not None:
+            store.forget_also(state.unused)
         salt = output_salt(config, settings, theme)
         urls = Urls(config.base_url)
         changed = changed_articles(state, records, settings, selection)

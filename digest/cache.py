@@ -145,6 +145,12 @@ class MarkdownCache:
         longer does) instead of every entry not used: cost follows the change."""
         self.forgettable = set(keys)
 
+    def forget_also(self, keys: Iterable[str]) -> None:
+        """Drop these entries on close too, unless used (bodies an express build
+        replaced: it prunes nothing, not knowing which other articles use them)."""
+        if self.forgettable is not None:
+            self.forgettable.update(keys)
+
     def close(self, prune: bool = True) -> None:
         if self.db is None:
             return

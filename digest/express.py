@@ -170,6 +170,7 @@ class Edited:
     cards: dict[int, bytes]  # card hashes of its page's neighbours, by page id
     output: Output | None = None
     fingerprint: bytes = b""
+    before: str = ""  # its body's key before the edit (the search data had it)
 
 
 def express(config: Config, scan: Scan, selection: Selection, output: Path,
@@ -344,6 +345,7 @@ def reindex(state: State, edited: list[Edited], store: MarkdownCache,
         before = index.sources[identifier]
         store.get(before.body)  # (BodyLost: the usual build, which starts afresh)
         changed[identifier] = replace(before, body=edit.page.article.body)
+        edit.before = before.body
     made = reindex_bodies(index, changed, store, files.__setitem__,
                           state.site_files.__contains__)
     if made is None:
@@ -404,7 +406,8 @@ def write(config: Config, scan: Scan, selection: Selection, output: Path, state:
         scanned_ns=scan.scanned_ns, racy=scan.racy, files=staging.files,
         hashes={**stamp.hashes, **scan.hashes, **{e.key: e.record.sha for e in edited}}),
         outputs=fingerprints, search=index, site_files=staging.paths,
-        twin_differs=twin_differs, twin=folder_identity(twin))
+        twin_differs=twin_differs, twin=folder_identity(twin),
+        unused=state.unused | {edit.before for edit in edited})
     rows = {edit.shown: page_row(edit.page, edit.edition, edit.fingerprint, True,
                                  Sides(edit.cards), edit.links) for edit in edited}
     save_state(config, new, state, PageRows(lambda: rows),

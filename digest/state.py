@@ -304,6 +304,8 @@ class State:
     search_store: Any = None
     snapshot_at: str = ""  # the token of the model snapshot it goes with (snapshot.py)
     fed: frozenset[str] = frozenset()  # articles whose body a feed carries (express.py)
+    # bodies express builds replaced, for the next usual build to drop unless in use
+    unused: frozenset[str] = frozenset()
 
 
 class KeptState:

@@ -197,3 +197,26 @@ def test_an_express_build_that_writes_the_records_afresh_keeps_every_record(
     after = site.build(site.root / "site")
     assert not after.express and len(after.rendered) < sum(after.pages.values())
     same_as_clean(site, tmp_path, "clean")
+
+
+def test_the_body_an_express_build_replaced_leaves_the_store_with_the_next_build(
+        site: Site) -> None:
+    """An express build does not know which other articles share a body, so it drops
+    none; the next usual build drops the replaced one (state.State.unused)."""
+    import sqlite3
+
+    from digest.cache import FILE_NAME, cache_key
+
+    def stored(body: str) -> bool:
+        with sqlite3.connect(site.root / ".digest-cache" / FILE_NAME) as db:
+            return db.execute("SELECT 1 FROM markdown WHERE key = ?",
+                              (cache_key(body),)).fetchone() is not None
+
+    old = site.root / "content/articles/2019/old-news.md"
+    before = site.read(old)[1]
+    site.edit(lambda m, b: (m, b + "\nReplacing the body.\n"), old)
+    assert expressed(site.build(site.root / "site")), digest.express.declined
+    assert stored(before) and stored(site.read(old)[1])
+    site.edit(lambda m, b: ({**m, "title": "Old news, retitled"}, b), old)
+    assert not site.build(site.root / "site").express
+    assert not stored(before) and stored(site.read(old)[1])
