@@ -531,7 +531,6 @@ def choose_writer(output: Path | None, twin: Path | None, state: State | None,
     return Staging(output, twin)
 
 
-
 def page_rows(site: Site, stale: list[Output], records: Mapping[str, FileRecord],
               plan: OutputPlan, fingerprints: Mapping[str, bytes]) -> PageRows:
     """The rows of the article pages rendered now (express.py), or of every page when

@@ -301,10 +301,10 @@ def take(key: str, shown: str, record: FileRecord, rows: Mapping[str, bytes],
         raise Declined(f"{shown} has no page or has problems")
     try:
         row = marshal.loads(rows[shown])
-    except KeyError:
+        (_known, front, clean, _card, url, companies, topics, related, previous, newer,
+         edition, links) = row
+    except (KeyError, ValueError, EOFError, TypeError):  # none, or not one (damaged)
         raise Declined(f"no row for {shown}") from None
-    (_known, front, clean, _card, url, companies, topics, related, previous, newer, edition,
-     links) = row
     page = article_page(article, config)
     targets = dict(links)
     if not clean or page.url != url or front != article.front \

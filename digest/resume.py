@@ -276,13 +276,16 @@ class SnapshotWriter:
         if self.verdict >= 0:
             os.close(self.verdict)
             self.verdict = -1
-        if self.pid and os.waitpid(self.pid, os.WNOHANG)[0]:
-            self.pid = 0
+        with suppress(ChildProcessError):  # (reaped already)
+            if self.pid and os.waitpid(self.pid, os.WNOHANG)[0] == 0:
+                return
+        self.pid = 0
 
     def wait(self) -> None:
         """Wait until the child is done (tests)."""
         if self.pid:
-            os.waitpid(self.pid, 0)
+            with suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
             self.pid = 0
 
     def cancel(self) -> None:

@@ -485,8 +485,8 @@ def changes(now: dict[Any, Any], before: dict[Any, Any], tag: str = ""
 @dataclass
 class PageRows:
     """The rows of the article pages (express.py) a build saves with its search data:
-    those it changed (by article file; None for a page gone), and, for a database
-    written afresh, all of them."""
+    those it rendered (by article file), and, for a database written afresh, all of
+    them. (The row of an article gone stays: no page of the state matches it again.)"""
 
     changed: Callable[[], dict[str, Any]] = dict
     every: Callable[[], Iterable[tuple[str, Any]]] | None = None

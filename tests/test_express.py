@@ -220,3 +220,19 @@ def test_the_body_an_express_build_replaced_leaves_the_store_with_the_next_build
     site.edit(lambda m, b: ({**m, "title": "Old news, retitled"}, b), old)
     assert not site.build(site.root / "site").express
     assert not stored(before) and stored(site.read(old)[1])
+
+
+def test_a_damaged_row_is_left_to_the_usual_build(site: Site, tmp_path: Path) -> None:
+    import sqlite3
+
+    from digest.search.store import FILE
+
+    database = next((site.root / ".digest-cache/build").iterdir()) / FILE
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE pages SET value = ? WHERE key = ?",
+                   (b"\xffnot a row", "content/articles/2019/old-news.md"))
+    old = site.root / "content/articles/2019/old-news.md"
+    site.edit(lambda m, b: (m, b + "\nAfter the damage.\n"), old)
+    result = site.build(site.root / "site")
+    assert not result.express and "no row" in digest.express.declined
+    same_as_clean(site, tmp_path, "clean")
