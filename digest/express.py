@@ -224,6 +224,8 @@ def edited_files(config: Config, scan: Scan, stamp: Stamp, selection: Selection,
         raise Declined("settings, files, the output folder or what is due changed")
     if any(f"templates:{name}" in scan.inputs for name in ARTICLE_TEMPLATES):
         raise Declined("the site has its own article page templates")
+    if not scan.lists_content:  # (a link, a FIFO: the usual build decides about those)
+        raise Declined("content/ holds more than files and folders")
     locate = input_locator(config, default_theme_path())
     racy = stamp.scanned_ns - RACY_NS
     edits: list[tuple[str, Path, bytes]] = []

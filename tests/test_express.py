@@ -236,3 +236,21 @@ def test_a_damaged_row_is_left_to_the_usual_build(site: Site, tmp_path: Path) ->
     result = site.build(site.root / "site")
     assert not result.express and "no row" in digest.express.declined
     same_as_clean(site, tmp_path, "clean")
+
+
+def test_a_link_among_the_articles_is_left_to_the_usual_build(
+        site: Site, tmp_path: Path) -> None:
+    """A link to a file outside the project is never read (issue 7): the usual build
+    refuses it, and an express build does not look at content/ with a link in it."""
+    outside = tmp_path / "outside.md"
+    outside.write_text("---\ntitle: Outside\ndate: 2019-03-06\n---\nSecret.\n")
+    (site.root / "content/articles/2019/linked.md").symlink_to(outside)
+    site.build(site.root / "site")
+    outside.write_text("---\ntitle: Outside\ndate: 2019-03-06\n---\nMore secret.\n")
+    old = site.root / "content/articles/2019/old-news.md"
+    site.edit(lambda m, b: (m, b + "\nBeside a link.\n"), old)
+    result = site.build(site.root / "site")
+    assert not result.express and "more than files" in digest.express.declined
+    assert not any("secret" in path.read_text(errors="ignore").lower()
+                   for path in (site.root / "site").rglob("*.html"))
+    same_as_clean(site, tmp_path, "clean")
