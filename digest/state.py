@@ -23,6 +23,7 @@ import bisect
 import hashlib
 import os
 import pickle
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -30,7 +31,6 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -61,12 +61,39 @@ def code_fingerprint() -> str:
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
+    found = installed_versions()
     for name in LIBRARIES:
-        try:
-            digest.update(f"{name}={metadata.version(name)}".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(name.encode())
+        version = found.get(normalized_project(name))
+        if version is None:  # (not a wheel's folder on sys.path: ask the slow way)
+            from importlib import metadata
+            try:
+                version = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                digest.update(name.encode())
+                continue
+        digest.update(f"{name}={version}".encode())
     return digest.hexdigest()
+
+
+def normalized_project(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def installed_versions() -> dict[str, str]:
+    """Each project's version as its `.dist-info` folder names it, the first on
+    sys.path as importlib.metadata finds it; importing that module took 20 ms of every
+    build (a sixth of the check that nothing changed)."""
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info"):
+                project, _, version = name.removesuffix(".dist-info").partition("-")
+                found.setdefault(normalized_project(project), version)
+    return found
 
 
 def settings_key(config: Config, include_drafts: bool, include_future: bool) -> str:

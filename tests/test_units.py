@@ -213,3 +213,15 @@ def test_compiled_templates_are_shared_by_base_paths_and_keyed_by_digests_code(
     before = checksum("{{ 'topics/'|url }}")
     monkeypatch.setattr(digest.render, "code_fingerprint", lambda: "another digest")
     assert checksum("{{ 'topics/'|url }}") != before
+
+
+def test_the_code_fingerprint_reads_library_versions_as_importlib_metadata_does() -> None:
+    """state.installed_versions reads them from the .dist-info folders on sys.path
+    (importing importlib.metadata cost every build 20 ms): the same versions."""
+    from importlib import metadata
+
+    from digest.state import LIBRARIES, installed_versions, normalized_project
+
+    found = installed_versions()
+    assert {name: found.get(normalized_project(name)) for name in LIBRARIES} == \
+        {name: metadata.version(name) for name in LIBRARIES}
