@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -48,6 +47,7 @@ from digest.output import (
     exclusive,
     make_twin,
     read_marker,
+    regular_file,
     site_marker,
     twin_path,
 )
@@ -510,14 +510,6 @@ def existing_outputs(state: State | None, output: Path | None, twin: Path | None
                 for relative, found in zip(names, map(there, names), strict=True) if found}
     finally:
         os.close(folder)
-
-
-def regular_file(path: Path | str, folder: int | None = None) -> bool:
-    """A file a new site may be given a link to (not a link left in a page's place)."""
-    try:
-        return stat.S_ISREG(os.lstat(path, dir_fd=folder).st_mode)
-    except OSError:
-        return False
 
 
 def choose_writer(output: Path | None, twin: Path | None, state: State | None,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
 import time
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -42,6 +41,7 @@ from digest.output import (
     TwinUpdate,
     moved_marker,
     read_marker,
+    regular_file,
     twin_path,
 )
 from digest.plan import Output
@@ -363,7 +363,7 @@ def write(config: Config, scan: Scan, selection: Selection, output: Path, state:
     assert folder is not None and state.twin_differs is not None
     twin = twin_path(output, folder)
     if not usable_twin(twin, state) \
-            or not all(os.path.lexists(output / relative) for relative in state.twin_differs
+            or not all(regular_file(output / relative) for relative in state.twin_differs
                        if relative in state.site_files):
         raise Declined("no twin to update")
     started = time.perf_counter()

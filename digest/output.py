@@ -22,6 +22,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -151,6 +152,14 @@ def moved_marker(marker: str, gone: Iterable[tuple[str, bytes]],
     total = int(marker, 16) - sum(marker_term(*file) for file in gone) \
         + sum(marker_term(*file) for file in came)
     return f"{total % MARKER_MODULUS:032x}"
+
+
+def regular_file(path: Path | str, folder: int | None = None) -> bool:
+    """A file a new site may be given a link to (not a link left in a page's place)."""
+    try:
+        return stat.S_ISREG(os.lstat(path, dir_fd=folder).st_mode)
+    except OSError:
+        return False
 
 
 def twin_path(output: Path, keep_in: Path | None) -> Path:

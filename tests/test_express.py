@@ -254,3 +254,25 @@ def test_a_link_among_the_articles_is_left_to_the_usual_build(
     assert not any("secret" in path.read_text(errors="ignore").lower()
                    for path in (site.root / "site").rglob("*.html"))
     same_as_clean(site, tmp_path, "clean")
+
+
+def test_a_link_left_in_a_page_s_place_is_left_to_the_usual_build(
+        site: Site, tmp_path: Path) -> None:
+    """The twin takes the pages it differs in from the site (output.TwinUpdate): a link
+    left in such a page's place is not one, and the usual build makes the page again."""
+    other = site.root / "content/articles/2019/other-news.md"
+    site.write(other, {"title": "Other old news", "slug": "other-news",
+                       "date": "2019-03-04 09:00", "companies": ["Baidu"]}, "Other.\n")
+    site.build(site.root / "site")
+    old = site.root / "content/articles/2019/old-news.md"
+    site.edit(lambda m, b: (m, b + "\nFirst.\n"), old)
+    first = site.build(site.root / "site")
+    assert expressed(first), digest.express.declined
+    page = site.root / "site" / first.rendered[0]  # (the twin differs in it now)
+    page.unlink()
+    page.symlink_to(tmp_path / "nowhere.html")
+    site.edit(lambda m, b: (m, b + "\nSecond.\n"), other)
+    again = site.build(site.root / "site")
+    assert not again.express and "twin" in digest.express.declined
+    assert page.is_file() and not page.is_symlink()
+    same_as_clean(site, tmp_path, "clean")
