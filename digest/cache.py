@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
-import markdown
-
 from digest import markup, quickmark
 from digest.markup import RenderedMarkdown
+from digest.state import library_version
 
 FILE_NAME = "markdown.sqlite3"
 # bodies → their renderings in order (an iterator: a pool may still be working on them)
@@ -29,8 +28,11 @@ Renderer = Callable[[Sequence[str]], Iterable[RenderedMarkdown]]
 
 @cache
 def renderer_fingerprint() -> bytes:
-    source = Path(markup.__file__).read_bytes() + Path(quickmark.__file__).read_bytes()
-    return hashlib.sha256(source + markdown.__version__.encode()).digest()
+    # (read, not imported: Python-Markdown is imported only when a body needs it)
+    modules = (Path(markup.__file__), Path(quickmark.__file__),
+               Path(markup.__file__).with_name("pythonmarkdown.py"))
+    source = b"".join(module.read_bytes() for module in modules)
+    return hashlib.sha256(source + library_version("markdown").encode()).digest()
 
 
 def cache_key(text: str) -> str:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from slugify import slugify
 
@@ -30,14 +31,16 @@ SLUG_MAX = 200  # characters of an article's slug (a file name holds 255 bytes)
 UNSAFE_IN_PATH = re.compile(r"[\x00-\x1f\x7f?#\\]")  # never in a path of the site
 
 
-@dataclass(frozen=True)
-class Source:
+# Named tuples, not dataclasses: every article holds several, and the build state (the
+# parsed files, state.py) and the model's snapshot hold every article; a named tuple is
+# unpickled at twice the speed of a dataclass (the parsed files of 10,000 articles were
+# read back in 0.10 s, 0.04 s of it for 52,000 mentions).
+class Source(NamedTuple):
     name: str
     url: str | None
 
 
-@dataclass(frozen=True)
-class Mention:
+class Mention(NamedTuple):
     """A company or topic name as written in a file, with where it was written."""
 
     name: str

@@ -18,8 +18,6 @@ import html
 import re
 from dataclasses import dataclass
 
-from markdown.extensions.toc import slugify, unique
-
 # Characters whose Markdown meaning this fast path does not model.
 UNSURE_CHARACTER = re.compile(r"[<`\\_{}\t\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f~\ufeff]")
 ENTITY = re.compile(r"&#?\w+;")
@@ -231,7 +229,10 @@ def _edged(inner: str) -> bool:
 
 def _number_headings(parts: list[str], headings: list[int]) -> None:
     """Ids as the toc extension makes them; levels shifted so the top one is <h2>
-    (markup._HeadingTreeprocessor)."""
+    (pythonmarkdown._HeadingTreeprocessor)."""
+    # (imported here: a body without headings, or a build that renders none, need not
+    # import Python-Markdown)
+    from markdown.extensions.toc import slugify, unique
     levels = [int(parts[index].split("\0")[1]) for index in headings]
     shift = 2 - min(levels)
     used: set[str] = set()

@@ -61,24 +61,29 @@ def code_fingerprint() -> str:
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
-    found = installed_versions()
     for name in LIBRARIES:
-        version = found.get(normalized_project(name))
-        if version is None:  # (not a wheel's folder on sys.path: ask the slow way)
-            from importlib import metadata
-            try:
-                version = metadata.version(name)
-            except metadata.PackageNotFoundError:
-                digest.update(name.encode())
-                continue
-        digest.update(f"{name}={version}".encode())
+        version = library_version(name)
+        digest.update(f"{name}={version}".encode() if version else name.encode())
     return digest.hexdigest()
+
+
+def library_version(name: str) -> str:
+    """An installed project's version ("" when it is not installed)."""
+    version = installed_versions().get(normalized_project(name))
+    if version is None:  # (not a wheel's folder on sys.path: ask the slow way)
+        from importlib import metadata
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return ""
+    return version
 
 
 def normalized_project(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
+@cache
 def installed_versions() -> dict[str, str]:
     """Each project's version as its `.dist-info` folder names it, the first on
     sys.path as importlib.metadata finds it; importing that module took 20 ms of every

@@ -225,3 +225,37 @@ def test_the_code_fingerprint_reads_library_versions_as_importlib_metadata_does(
     found = installed_versions()
     assert {name: found.get(normalized_project(name)) for name in LIBRARIES} == \
         {name: metadata.version(name) for name in LIBRARIES}
+
+
+@pytest.mark.parametrize("moment", [
+    datetime(2024, 2, 29, 23, 5, 9, tzinfo=UTC),
+    datetime(2023, 12, 31, 0, 0, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+    datetime(2021, 3, 28, 2, 30, tzinfo=ZoneInfo("Europe/Berlin")),
+    datetime(2022, 7, 4, 8, 15, tzinfo=timezone(timedelta(hours=-7))),
+    datetime(1999, 1, 1, 12, 0),
+])
+def test_rss_dates_are_what_the_email_package_writes(moment: datetime) -> None:
+    """render.rfc822 stands in for email.utils.format_datetime (importing the email
+    package cost every build that renders a feed): the same text."""
+    import email.utils
+
+    from digest.render import rfc822
+    assert rfc822(moment) == email.utils.format_datetime(moment)
+
+
+def test_a_build_imports_python_markdown_only_when_a_body_needs_it() -> None:
+    """quickmark renders most news bodies; Python-Markdown (its heading ids, or a
+    body quickmark leaves to it) and the email package are imported only when needed
+    (a twentieth of an edit's build)."""
+    import subprocess
+    import sys
+
+    found = subprocess.run(
+        [sys.executable, "-c", "import sys, digest.build, digest.cli\n"
+         "from digest.markup import render_markdown\n"
+         "render_markdown('News text, *plain*.\\n\\nA [link](../a.md).\\n')\n"
+         "print(sorted(m for m in ('markdown', 'email', 'socket') if m in sys.modules))\n"
+         "render_markdown('Text with a footnote[^1].\\n\\n[^1]: Here.\\n')\n"
+         "print('markdown' in sys.modules)"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
+    assert found.stdout.split("\n")[:2] == ["[]", "True"], found.stdout + found.stderr
