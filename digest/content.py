@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, NamedTuple, TypeGuard
 
 from digest.cache import MarkdownCache, cache_key, stored_in
 from digest.collector import forked_executor
@@ -172,9 +172,9 @@ def decode_text(data: bytes, shown: str, diagnostics: Diagnostics) -> str | None
     return None
 
 
-@dataclass(frozen=True)
-class FileRecord:
-    """What one content file gave last time, reused while its bytes are the same."""
+class FileRecord(NamedTuple):
+    """What one content file gave last time, reused while its bytes are the same. (A
+    named tuple: the state holds one per content file, see entries.Source.)"""
 
     mtime_ns: int
     size: int
@@ -277,7 +277,7 @@ def still_right(record: FileRecord, stat: Stat, path: Path, shown: str,
     data = read_bytes(path, shown, diagnostics)
     if data is None or record.sha != file_sha(data):
         return data
-    return replace(record, mtime_ns=stat[0], size=stat[1])
+    return record._replace(mtime_ns=stat[0], size=stat[1])
 
 
 def sorted_content(records: Iterable[FileRecord | None], diagnostics: Diagnostics
@@ -482,9 +482,10 @@ def parse_files(files: _Chunk, config: Config, lookup: Lookup) -> list[Parsed]:
 def with_body(entry: Entry, key: str, body: RenderedMarkdown, config: Config,
               sha: str, front: str = "") -> Entry:
     if isinstance(entry, Article):
-        return replace(entry, summary=entry.summary or body.first_paragraph, body=key,
-                       word_count=len(body.text.split()),
-                       links=body_links(body.html, entry.path, config), sha=sha, front=front)
+        return entry._replace(summary=entry.summary or body.first_paragraph, body=key,
+                              word_count=len(body.text.split()),
+                              links=body_links(body.html, entry.path, config), sha=sha,
+                              front=front)
     if isinstance(entry, CompanyEntry):
         return replace(entry, profile_html=body.html, body=key)
     if isinstance(entry, EditionNote):

@@ -56,8 +56,7 @@ class Event:
     title: str
 
 
-@dataclass(frozen=True)
-class Article:
+class Article(NamedTuple):  # (a named tuple: see Source)
     path: str  # relative to the project root, as shown in diagnostics
     title: str
     date: datetime  # timezone-aware
