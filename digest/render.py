@@ -10,7 +10,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
@@ -156,6 +156,11 @@ def format_dateline(moment: datetime, with_time: bool = True) -> str:
     return text
 
 
+def isoformat(moment: date | str) -> str:
+    """A date's ISO 8601 text; text (a sitemap's lastmod) as it is."""
+    return moment if isinstance(moment, str) else moment.isoformat()
+
+
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -287,7 +292,7 @@ def make_environment(config: Config, urls: Urls, bodies: BodyResolver) -> jinja2
     env.filters["blocks"] = html_blocks
     env.filters["inline_styles"] = inline_styles
     env.filters["dateline"] = format_dateline
-    env.filters["isoformat"] = lambda moment: moment.isoformat()
+    env.filters["isoformat"] = isoformat
     env.filters["rfc822"] = rfc822
     env.globals["news_article"] = lambda page: news_article(page, config, urls)
 

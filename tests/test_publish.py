@@ -165,3 +165,57 @@ def test_cname_is_written_when_set(digest: RunDigest, example_site: Path) -> Non
                          encoding="utf-8")
     assert digest("build", "-q", cwd=example_site).returncode == 0
     assert (example_site / "site/CNAME").read_text() == "news.example.com\n"
+
+
+def test_past_the_url_limit_the_sitemap_is_an_index_of_parts(
+        example_site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 50,000 URLs (here 7) sitemap.xml is a sitemap index over sitemap-N.xml
+    files: together they list every URL of the single sitemap, each with the same
+    lastmod, and the index gives each part the newest lastmod in it."""
+    from datetime import datetime
+
+    from digest import plan
+    from digest.build import build
+    from digest.config import load_config
+    from digest.model import Selection
+
+    config = load_config(example_site, {"base_url": BASE})
+    selection = Selection(datetime.fromisoformat("2026-11-30T00:00:00+00:00"))
+    build(config, selection=selection)
+    namespace = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+    def entries(path: Path, tag: str) -> list[tuple[str, str]]:
+        root = ElementTree.parse(path).getroot()
+        return [(item.findtext(f"{namespace}loc") or "",
+                 item.findtext(f"{namespace}lastmod") or "")
+                for item in root.iter(f"{namespace}{tag}")]
+    whole = entries(example_site / "site" / "sitemap.xml", "url")
+    assert len(whole) > 14
+    monkeypatch.setattr(plan, "SITEMAP_LIMIT", 7)
+    config = load_config(example_site, {"base_url": BASE, "output_dir": "split"})
+    build(config, selection=selection)
+    index = entries(example_site / "split" / "sitemap.xml", "sitemap")
+    assert [loc for loc, _ in index] == [f"{BASE}sitemap-{n}.xml"
+                                         for n in range(1, len(index) + 1)]
+    parts = [entries(built_file(example_site / "split", loc), "url") for loc, _ in index]
+    assert [entry for part in parts for entry in part] == whole
+    assert all(1 <= len(part) <= 7 for part in parts)
+    for (_, newest), part in zip(index, parts, strict=True):
+        assert newest == max((m for _, m in part if m), key=datetime.fromisoformat)
+
+
+def test_a_sitemap_part_is_as_new_as_its_newest_instant(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lastmods are ISO 8601 texts in their articles' own offsets: the newest of a
+    part is found by instant, not by text."""
+    from digest import plan
+    from digest.urls import Urls
+
+    monkeypatch.setattr(plan, "SITEMAP_LIMIT", 2)
+    # 10:00+02:00 is 08:00 UTC, before 09:00+00:00, though it sorts after it as text
+    made = plan.sitemap_outputs([("a/", "2024-05-01T10:00:00+02:00"),
+                                 ("b/", "2024-05-01T09:00:00+00:00"),
+                                 ("c/", "2024-04-01T00:00:00+00:00")], Urls(BASE))
+    index = made[-1].context["entries"]
+    assert index == [(f"{BASE}sitemap-1.xml", "2024-05-01T09:00:00+00:00"),
+                     (f"{BASE}sitemap-2.xml", "2024-04-01T00:00:00+00:00")]
