@@ -71,21 +71,33 @@ class Names:
                     self.topic_keys.setdefault(name.casefold(), topic)
         self.by_slug = {topic.slug: topic for topic in site.topics}
         self.created: dict[str, TopicPage] = {}  # topics the tags make, by slug
+        # each name's answers, once: a re-tag reads the tags of every article of the
+        # topics it touches (10,000 at 10k articles), a few dozen names, and slugify
+        # costs 10 µs a call
+        self.company_names: dict[str, bool] = {}
+        self.topic_names: dict[str, TopicPage | None] = {}
 
     def names_company(self, name: str) -> bool:
-        return name.casefold() in self.company_keys or slugify(name) in self.company_keys
+        known = self.company_names.get(name)
+        if known is None:
+            known = self.company_names[name] = name.casefold() in self.company_keys \
+                or slugify(name) in self.company_keys
+        return known
 
     def topic(self, mention: Mention) -> TopicPage | None:
         """The topic a tag files under (made, if new); None when it may be a company."""
-        if self.names_company(mention.name):
-            return None
-        found = self.topic_keys.get(mention.name.casefold())
-        if found is None:
-            slug = slugify(mention.name) or "topic"
-            found = self.by_slug.get(slug) or self.created.get(slug)
+        name = mention.name
+        if name in self.topic_names:
+            return self.topic_names[name]
+        found = None
+        if not self.names_company(name):
+            found = self.topic_keys.get(name.casefold())
             if found is None:
-                found = self.created[slug] = TopicPage(slug, mention.name, None,
-                                                       topic_path(slug))
+                slug = slugify(name) or "topic"
+                found = self.by_slug.get(slug) or self.created.get(slug)
+                if found is None:
+                    found = self.created[slug] = TopicPage(slug, name, None, topic_path(slug))
+        self.topic_names[name] = found
         return found
 
     def topics(self, tags: tuple[Mention, ...]) -> list[TopicPage] | None:
