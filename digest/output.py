@@ -179,6 +179,20 @@ def dirty(twin: Path) -> Path:
     return twin.with_name(twin.name + "-dirty")
 
 
+def write_file(path: Path, data: bytes) -> None:
+    """Create (or truncate) `path` with `data`: an open, a write and a close, where
+    Path.write_bytes also asks the file's size and whether it is a terminal, through a
+    buffered writer (half the CPU time of writing the 14,000 files of a cold build at
+    10,000 articles)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view):]
+    finally:
+        os.close(descriptor)
+
+
 def replace_file(target: Path, data: bytes | None, source: Path | None = None) -> None:
     """Put `data` (or a hard link to `source`) at `target` by rename, never in place."""
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -187,7 +201,7 @@ def replace_file(target: Path, data: bytes | None, source: Path | None = None) -
     if source is not None:
         os.link(source, temporary)
     else:
-        temporary.write_bytes(data or b"")
+        write_file(temporary, data or b"")
     os.replace(temporary, target)
 
 
@@ -266,7 +280,7 @@ class Staging(SiteWriter):
         target = self.target(relative)
         if self.previous is None or not link_if_unchanged(self.previous / relative, data,
                                                           target):
-            target.write_bytes(data)
+            write_file(target, data)
             return True
         return False
 
