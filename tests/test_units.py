@@ -259,3 +259,29 @@ def test_a_build_imports_python_markdown_only_when_a_body_needs_it() -> None:
          "print('markdown' in sys.modules)"],
         capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
     assert found.stdout.split("\n")[:2] == ["[]", "True"], found.stdout + found.stderr
+
+
+def test_forgetting_the_state_removes_its_names_at_once_and_its_files_soon(
+        tmp_path: Path) -> None:
+    """forget_state renames the stamp and the state away (a build stopped after it
+    leaves no stamp) and deletes them beside the build; what a killed build left
+    renamed is deleted by the next one."""
+    import time
+
+    from digest.state import forget_state, state_paths
+
+    config = load_config(tmp_path)
+    paths = state_paths(config)
+    assert paths is not None
+    paths[0].parent.mkdir(parents=True)
+    for path in paths:
+        path.write_bytes(b"x" * 100_000)
+    leftover = paths[1].with_name(".state.gone-1-cafe")
+    leftover.write_bytes(b"left by a killed build")
+    forget_state(config)
+    assert not any(path.exists() for path in paths)
+    for _ in range(500):  # (bounded: 5 s)
+        if not list(paths[0].parent.iterdir()):
+            break
+        time.sleep(0.01)
+    assert list(paths[0].parent.iterdir()) == []
