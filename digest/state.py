@@ -717,7 +717,8 @@ def forget_state(config: Config) -> None:
             continue
         doomed.append(aside)
     if doomed:
-        # (a process exits once the thread's last unlink has returned: nothing is left)
+        # (a process that exits before the thread is done leaves the rest renamed: the
+        # next build deletes it, above)
         threading.Thread(target=_delete, args=(doomed,), daemon=True).start()
 
 
