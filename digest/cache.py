@@ -29,9 +29,11 @@ Renderer = Callable[[Sequence[str]], Iterable[RenderedMarkdown]]
 
 @cache
 def renderer_fingerprint() -> bytes:
-    # (read, not imported: Python-Markdown is imported only when a body needs it)
+    # (read, not imported: Python-Markdown and html.parser are imported only when a
+    # body needs them)
     modules = (Path(markup.__file__), Path(quickmark.__file__),
-               Path(markup.__file__).with_name("pythonmarkdown.py"))
+               *(Path(markup.__file__).with_name(name)
+                 for name in ("pythonmarkdown.py", "htmltext.py")))
     source = b"".join(module.read_bytes() for module in modules)
     return hashlib.sha256(source + library_version("markdown").encode()).digest()
 

@@ -7,7 +7,6 @@ Nothing in digest raises a bare exception at an editor: loaders collect
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -103,5 +102,6 @@ class UsageError(DigestError):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A hint naming the closest valid choice, or None when nothing is close."""
+    import difflib  # (only for a mistake: every build imports this module)
     matches = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     return f"did you mean '{matches[0]}'?" if matches else None

@@ -4,7 +4,6 @@ related articles and URLs. Pure data in, data out: no file or template I/O."""
 from __future__ import annotations
 
 import bisect
-import calendar
 import hashlib
 import heapq
 import os
@@ -17,8 +16,6 @@ from functools import cache, cached_property
 from itertools import groupby
 from operator import attrgetter
 from typing import NamedTuple
-
-from slugify import slugify as _slugify
 
 from digest.collector import forked_pool
 from digest.config import Config
@@ -35,8 +32,14 @@ from digest.urls import (
     topic_year_path,
 )
 
-# Names repeat across thousands of articles: each distinct one is slugified once.
-slugify = cache(_slugify)
+
+@cache
+def slugify(name: str) -> str:
+    """A name's slug. Names repeat across thousands of articles: each distinct one is
+    slugified once. (python-slugify is imported when first needed: an edit of article
+    bodies alone never is, and the import costs 6 ms.)"""
+    from slugify import slugify as make_slug
+    return str(make_slug(name))
 
 # How many neighbours (by date) in each shared company/topic are scored for
 # "related": keeps it linear on 100k-article archives instead of quadratic.
@@ -208,7 +211,9 @@ class Site:
 
 
 def month_name(month: int) -> str:
-    return calendar.month_name[month]
+    # (what calendar.month_name holds, as editions.py writes months: that module's
+    # import cost an edit 1.5 ms)
+    return date(2001, month, 1).strftime("%B")
 
 
 def newest_first(pages: list[ArticlePage]) -> list[ArticlePage]:

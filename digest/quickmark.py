@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass
 
 # Characters whose Markdown meaning this fast path does not model.
@@ -230,19 +231,44 @@ def _edged(inner: str) -> bool:
 def _number_headings(parts: list[str], headings: list[int]) -> None:
     """Ids as the toc extension makes them; levels shifted so the top one is <h2>
     (pythonmarkdown._HeadingTreeprocessor)."""
-    # (imported here: a body without headings, or a build that renders none, need not
-    # import Python-Markdown)
-    from markdown.extensions.toc import slugify, unique
     levels = [int(parts[index].split("\0")[1]) for index in headings]
     shift = 2 - min(levels)
     used: set[str] = set()
-    counters: dict[str, int] = {}
     for index, level in zip(headings, levels, strict=True):
         inner = parts[index].split("\0", 2)[2]
-        name = html.unescape(TAG.sub("", inner).strip())
-        anchor = unique(slugify(name, "-"), used, counters)
+        anchor = unique_anchor(heading_slug(html.unescape(TAG.sub("", inner).strip())), used)
         tag = f"h{min(6, level + shift)}"
         parts[index] = f'<{tag} id="{html.escape(anchor)}">{inner}</{tag}>'
+
+
+# A heading's id, by the toc extension's rules (markdown.extensions.toc: `slugify` with
+# "-", then `unique`), written here because importing Python-Markdown for them cost an
+# edit of a body with headings 15 ms (tests/test_quickmark.py compares the two).
+SLUG_DROPPED = re.compile(r"[^\w\s-]")
+SLUG_JOINED = re.compile(r"[-\s]+")
+NUMBERED_ANCHOR = re.compile(r"^(.*)_([0-9]+)$")
+
+
+def heading_slug(name: str) -> str:
+    """Latin letters without their accents, other non-ASCII dropped, punctuation but
+    `-` dropped, lower case, runs of spaces and dashes one dash."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return SLUG_JOINED.sub("-", SLUG_DROPPED.sub("", ascii_name).strip().lower())
+
+
+def unique_anchor(anchor: str, used: set[str]) -> str:
+    """`anchor`, or when it is taken (or empty) the first free `base_N` counting on
+    from its own number (`a_2` taken: `a_3`), added to `used`."""
+    if anchor in used or not anchor:
+        numbered = NUMBERED_ANCHOR.match(anchor)
+        base, count = (numbered.group(1), int(numbered.group(2))) if numbered \
+            else (anchor, 0)
+        count += 1
+        while f"{base}_{count}" in used:
+            count += 1
+        anchor = f"{base}_{count}"
+    used.add(anchor)
+    return anchor
 
 
 def _plain(body: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -338,6 +337,7 @@ def template_diagnostic(error: BaseException, root: Path, template: str) -> Diag
                           f"template syntax error: {error.message}",
                           hint="see https://jinja.palletsprojects.com/templates/")
     # Runtime errors: Jinja2 rewrites tracebacks so template frames carry template lines.
+    import traceback  # (only for a broken template)
     frames = [frame for frame in traceback.extract_tb(error.__traceback__)
               if frame.filename.endswith((".html", ".xml", ".txt", ".json"))]
     path, line = (display_path(Path(frames[-1].filename), root), frames[-1].lineno or 0) \

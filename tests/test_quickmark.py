@@ -154,6 +154,31 @@ def test_articles_written_like_news_take_the_fast_path() -> None:
     assert render_markdown(PLAIN) == render_with_python_markdown(PLAIN)
 
 
+HEADING_NAMES = ["Market reaction", "Market reaction", "market-reaction_1", "", "", "_1",
+                 "Zürich & Genève", "東京ロボティクス", "蓝海云计算 IPO", "  spaced   out  ",
+                 "Q3 2023: 12% (up)", "co-op -- dash", "a_2", "a", "a", "a_1", "a", "x_9",
+                 "x_9", "Ølje Æble", "Ça va?", "straße", "ﬁnancial ﬂows", "M&A", "AT&T",
+                 "O'Brien's view", "-", "- -", "__init__", "Ⅻ chapter", "①②", "ﬀ"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_heading_ids_are_the_toc_extensions(seed: int) -> None:
+    """quickmark makes heading ids itself (importing Python-Markdown for them cost an
+    edit 15 ms): the toc extension's `slugify` and `unique` give the same ids, for
+    names that repeat, collide with numbered ids, are empty or not Latin."""
+    from markdown.extensions.toc import slugify, unique
+
+    rng = random.Random(seed)
+    names = [rng.choice(HEADING_NAMES) for _ in range(rng.randint(1, 30))]
+    theirs: set[str] = set()
+    ours: set[str] = set()
+    counters: dict[str, int] = {}  # (as the toc extension passes them)
+    expected = [unique(slugify(name, "-"), theirs, counters) for name in names]
+    assert [quickmark.unique_anchor(quickmark.heading_slug(name), ours)
+            for name in names] == expected
+    assert ours == theirs
+
+
 @pytest.mark.parametrize("text", ["a <b>b</b>", "`x`", "a\\*b", "[a][b]\n\n[b]: /c",
                                   "x[^1]\n\n[^1]: note", "*[HTML]: Hyper\n\nHTML", "a  \nb",
                                   "    code", "Term\n: definition", "# Title {#custom}",

@@ -244,16 +244,16 @@ def test_rss_dates_are_what_the_email_package_writes(moment: datetime) -> None:
 
 
 def test_a_build_imports_python_markdown_only_when_a_body_needs_it() -> None:
-    """quickmark renders most news bodies; Python-Markdown (its heading ids, or a
-    body quickmark leaves to it) and the email package are imported only when needed
-    (a twentieth of an edit's build)."""
+    """quickmark renders most news bodies, headings and their ids included;
+    Python-Markdown (for a body quickmark leaves to it) and the email package are
+    imported only when needed (a twentieth of an edit's build)."""
     import subprocess
     import sys
 
     found = subprocess.run(
         [sys.executable, "-c", "import sys, digest.build, digest.cli\n"
          "from digest.markup import render_markdown\n"
-         "render_markdown('News text, *plain*.\\n\\nA [link](../a.md).\\n')\n"
+         "render_markdown('News text, *plain*.\\n\\n## A heading\\n\\nA [link](../a.md).\\n')\n"
          "print(sorted(m for m in ('markdown', 'email', 'socket') if m in sys.modules))\n"
          "render_markdown('Text with a footnote[^1].\\n\\n[^1]: Here.\\n')\n"
          "print('markdown' in sys.modules)"],
