@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.cache import BodyLost, MarkdownCache
-from digest.collector import no_gc_pauses
+from digest.collector import no_gc_pauses, spare
 from digest.config import Config, current_time, default_theme_path
 from digest.content import (
     IGNORED,
@@ -60,6 +60,7 @@ from digest.resume import (
     restore,
     save_snapshot,
     saved_documents,
+    snapshot_token,
     stale_outputs,
     start_snapshot,
 )
@@ -289,14 +290,6 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         previous = existing_outputs(state, output, twin)
         stale = stale_outputs(plan, listed, previous, fingerprints, salt)
         lap("list outputs")
-        writer = None
-        if resumed is not None and snapshot_outdated and folder is not None:
-            # (a model made afresh is saved after the build: a child copying a cold
-            # build's model would add to its memory peak)
-            writer = start_snapshot(folder, site, plan, model_notes, config.search,
-                                    settings, salt)
-            if writer is not None:
-                underway.callback(writer.cancel)
         bodies = BodyResolver(site.by_source, store, urls, config.content_dir)
         with choose_writer(output, twin, state, previous) as staging:
             render_outputs(config, urls, bodies, stale, diagnostics, staging, progress)
@@ -324,7 +317,6 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
             if output is not None and kept is None:
                 forget_state(config)
             twin_differs = staging.commit()
-            saved_snapshot = writer.finish() if writer is not None else None
             lap("swap")
     warnings = sorted(diagnostics.warnings, key=Diagnostic.sort_key)
     pages = Counter(kind for _, kind, _ in listed)
@@ -348,13 +340,26 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         if kept is not None:
             kept.state, kept.site, kept.model_notes, kept.plan = new, site, model_notes, plan
         else:
-            if saved_snapshot is not None:
-                new.snapshot_at = saved_snapshot
+            # A model taken up and changed in shape is saved by a forked child (resume.
+            # SnapshotWriter), forked when nothing is left to do but to exit: forked
+            # before rendering, it made this process copy every page of the model it
+            # touched afterwards (15,000 copy-on-write faults in a tag edit at 10k). A
+            # model made afresh is saved here: a child copying a cold build's model
+            # would add to its memory peak.
+            forked = resumed is not None and snapshot_outdated and folder is not None
+            if forked:
+                new.snapshot_at = snapshot_token()
             elif snapshot_outdated and folder is not None:
                 new.snapshot_at = save_snapshot(folder, site, plan, model_notes, indexed
                                                 if config.search else None, settings, salt)
             save_state(config, new, state, page_rows(site, stale, records, plan, fingerprints))
+            if forked:
+                assert folder is not None
+                start_snapshot(folder, site, plan, model_notes, config.search, settings,
+                               salt, new.snapshot_at)
         lap("save state")
+    if kept is None:  # (serve keeps what it needs and builds again: it must free the rest)
+        spare(locals())  # (the state, model and plan: see collector.spare)
     return BuildResult(site, pages, staging.files, time.perf_counter() - started, warnings,
                        output, staging.paths, [output_file(o.site_path) for o in stale],
                        held_back=held, notes=notes, timings=lap.laps)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -49,6 +49,27 @@ def before_fork() -> None:
     sixth in a cold build)."""
     if not gc.isenabled():
         gc.freeze()
+
+
+# What builds left instead of freeing it, in a process that ends with os._exit once its
+# build is done (cli.run); None in any other (serve builds again and again).
+_SPARED: list[Any] | None = None
+
+
+def exit_without_freeing() -> None:
+    """This process ends right after its build, without tearing itself down: a build
+    may leave its objects to that exit instead of freeing them object by object."""
+    global _SPARED
+    _SPARED = []
+
+
+def spare(values: Any) -> None:
+    """Leave `values` (a build's state, model and plan) to the process's exit where
+    `exit_without_freeing` was called, else let them be freed as usual. Freeing a tag
+    edit's at 10,000 articles took 0.07 s (18,000 page faults: the snapshot child had
+    just been forked, so each page written to was copied first)."""
+    if _SPARED is not None:
+        _SPARED.append(values)
 
 
 # The pools are made here, importing multiprocessing (and concurrent.futures) on first

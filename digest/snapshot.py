@@ -151,9 +151,10 @@ CHUNKS = {"pages": 5_000, "companies": 10, "topics": 20, "years": 5, "held_back"
 PLAN_LISTS = ("paths", "kinds", "templates", "moments")  # in chunks of 5,000
 
 
-def save(folder: Path, snapshot: Snapshot) -> str:
-    """Write it atomically under a new token (the state names the token it goes with)."""
-    token = os.urandom(8).hex()
+def save(folder: Path, snapshot: Snapshot, token: str | None = None) -> str:
+    """Write it atomically under `token`, or a new one (the state names the token it
+    goes with); the token."""
+    token = token or os.urandom(8).hex()
     pending = pending_path(folder, token)
     write(pending, snapshot, token)
     publish(folder, pending)
