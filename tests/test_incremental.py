@@ -652,6 +652,44 @@ def test_the_snapshot_of_a_moved_article_is_published_only_by_a_build_that_succe
     assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
 
 
+def test_a_scan_made_by_a_forked_child_is_the_scan_made_here(
+        example_site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI has a child scan the inputs while it imports (state.ScanChild): its scan
+    is the one this process makes, and a child that fails leaves the scan to it."""
+    from dataclasses import replace
+
+    import digest.state
+    from digest.state import ScanChild, scan_build
+
+    config = load_config(example_site)
+    theme = default_theme_path()
+    (example_site / "content/articles/new-today.md").write_text(
+        "---\ntitle: New today\ndate: 2026-11-30\n---\nJust saved.\n")  # (racy: hashed)
+    here = scan_build(config, theme, True, False)
+    child = ScanChild.start(config, theme, True, False)
+    assert child is not None
+    scanned = child.scan()
+    assert scanned.racy and scanned.inputs and scanned.lists_content
+    assert scanned == replace(here, scanned_ns=scanned.scanned_ns)
+    assert scanned.scanned_ns >= here.scanned_ns
+
+    parent = os.getpid()
+    made_here: list[int] = []
+
+    def only_here(*args: Any) -> Any:
+        if os.getpid() != parent:
+            raise OSError("the child fails")
+        made_here.append(1)
+        return scan_build(*args)
+
+    monkeypatch.setattr(digest.state, "scan_build", only_here)
+    child = ScanChild.start(config, theme, True, False)
+    assert child is not None
+    again = child.scan()
+    assert made_here == [1], "scanned here when the child failed"
+    assert again == replace(here, scanned_ns=again.scanned_ns)
+
+
 def test_a_build_leaves_its_model_to_an_exit_that_does_not_free_it(
         example_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`digest build` ends with os._exit (cli.run): its build leaves the state, model
