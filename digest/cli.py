@@ -135,13 +135,15 @@ def changed_inputs(config: Config, now: datetime, args: argparse.Namespace) -> S
     by a forked child while this process imports what a build needs: a no-op imports
     no more of it than the scan took."""
     from digest.config import default_theme_path
-    from digest.output import check_output_folder, read_marker
-    from digest.state import ScanChild, load_stamp, scan_build, up_to_date
+    from digest.prescan import ScanChild
 
     started = time.perf_counter()
-    output = check_output_folder(config)
     theme = default_theme_path()
-    child = ScanChild.start(config, theme, args.drafts, args.future)
+    child = ScanChild.start(config, theme, args.drafts, args.future)  # (first: prescan.py)
+    from digest.output import check_output_folder, read_marker
+    from digest.state import load_stamp, scan_build, up_to_date
+
+    output = check_output_folder(config)
     if child is None:
         scan = scan_build(config, theme, args.drafts, args.future)
     else:

@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import marshal
 import os
 import pickle
 import re
-import select
 import sys
 import threading
 import time
@@ -296,61 +294,6 @@ def scan_build(config: Config, theme: Path, include_drafts: bool, include_future
     return Scan(settings_key(config, include_drafts, include_future), inputs, scanned_ns,
                 racy, hashes, lists_content=config.content_path.is_dir() and not any(
                     key.startswith("content:") for key in unusual))
-
-
-class ScanChild:
-    """`scan_build` in a forked child, so that this process can do something else
-    meanwhile (the CLI imports what a build needs): the scan is mostly waiting on the
-    kernel (a stat of every input, 0.1–0.2 s at 10,000 articles), the imports mostly
-    Python (0.1–0.15 s), and the two no longer add up. The scan comes back through a
-    pipe, marshalled (3 ms at 10,000 inputs); should the child fail, `scan` scans
-    here."""
-
-    def __init__(self, pid: int, readable: int, scanning: Callable[[], Scan]) -> None:
-        self.pid, self.readable, self.scanning = pid, readable, scanning
-
-    @classmethod
-    def start(cls, config: Config, theme: Path, include_drafts: bool,
-              include_future: bool) -> ScanChild | None:
-        """The child scanning, or None where none can be forked."""
-        def scanning() -> Scan:
-            return scan_build(config, theme, include_drafts, include_future)
-        if sys.platform != "linux":
-            return None
-        try:
-            readable, writable = os.pipe()
-            pid = os.fork()
-        except OSError:
-            return None
-        if pid == 0:  # the child: scan, hand it over, leave without the parent's exits
-            code = 1
-            try:
-                os.close(readable)
-                scan = scanning()
-                data = marshal.dumps((scan.settings, scan.inputs, scan.scanned_ns,
-                                      scan.racy, scan.hashes, scan.lists_content))
-                with os.fdopen(writable, "wb") as pipe:
-                    pipe.write(data)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(writable)
-        return cls(pid, readable, scanning)
-
-    def done(self) -> bool:
-        """Whether the scan is there to be read (`scan` would not wait)."""
-        return bool(select.select([self.readable], [], [], 0)[0])
-
-    def scan(self) -> Scan:
-        """The child's scan, waited for."""
-        try:
-            with os.fdopen(self.readable, "rb") as pipe:
-                data = pipe.read()
-            if os.waitpid(self.pid, 0)[1] == 0:
-                return Scan(*marshal.loads(data))
-        except (OSError, ValueError, EOFError, TypeError):
-            pass
-        return self.scanning()
 
 
 def up_to_date(config: Config, theme: Path, scan: Scan, marker: str, now: datetime,

@@ -654,12 +654,13 @@ def test_the_snapshot_of_a_moved_article_is_published_only_by_a_build_that_succe
 
 def test_a_scan_made_by_a_forked_child_is_the_scan_made_here(
         example_site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI has a child scan the inputs while it imports (state.ScanChild): its scan
-    is the one this process makes, and a child that fails leaves the scan to it."""
+    """The CLI has a child scan the inputs while it imports (prescan.ScanChild): its
+    scan is the one this process makes, and a child that fails leaves the scan to it."""
     from dataclasses import replace
 
     import digest.state
-    from digest.state import ScanChild, scan_build
+    from digest.prescan import ScanChild
+    from digest.state import scan_build
 
     config = load_config(example_site)
     theme = default_theme_path()

@@ -1,0 +1,74 @@
+"""The scan of a CLI build's inputs, made by a forked child while the CLI imports.
+
+The scan (state.scan_build: a stat of every input, 0.1–0.3 s at 10,000 articles on this
+machine) mostly waits on the kernel; what a build imports (0.2 s: argparse, digest's
+modules, Jinja2) is mostly Python. The child is forked as soon as the settings are
+read, before the CLI imports even the state module, and hands the scan back through a
+pipe, marshalled (3 ms at 10,000 inputs). This module imports nothing heavy: forking
+is the first thing a build does.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import select
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from digest.config import Config
+    from digest.state import Scan
+
+
+class ScanChild:
+    """`state.scan_build` in a forked child; should the child fail, `scan` scans here."""
+
+    def __init__(self, pid: int, readable: int, config: Config, theme: Path,
+                 include_drafts: bool, include_future: bool) -> None:
+        self.pid, self.readable = pid, readable
+        self.arguments = (config, theme, include_drafts, include_future)
+
+    @classmethod
+    def start(cls, config: Config, theme: Path, include_drafts: bool,
+              include_future: bool) -> ScanChild | None:
+        """The child scanning, or None where none can be forked."""
+        if sys.platform != "linux":
+            return None
+        try:
+            readable, writable = os.pipe()
+            pid = os.fork()
+        except OSError:
+            return None
+        if pid == 0:  # the child: scan, hand it over, leave without the parent's exits
+            code = 1
+            try:
+                os.close(readable)
+                from digest.state import scan_build
+                scan = scan_build(config, theme, include_drafts, include_future)
+                data = marshal.dumps((scan.settings, scan.inputs, scan.scanned_ns,
+                                      scan.racy, scan.hashes, scan.lists_content))
+                with os.fdopen(writable, "wb") as pipe:
+                    pipe.write(data)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(writable)
+        return cls(pid, readable, config, theme, include_drafts, include_future)
+
+    def done(self) -> bool:
+        """Whether the scan is there to be read (`scan` would not wait)."""
+        return bool(select.select([self.readable], [], [], 0)[0])
+
+    def scan(self) -> Scan:
+        """The child's scan, waited for."""
+        from digest.state import Scan, scan_build
+        try:
+            with os.fdopen(self.readable, "rb") as pipe:
+                data = pipe.read()
+            if os.waitpid(self.pid, 0)[1] == 0:
+                return Scan(*marshal.loads(data))
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+        return scan_build(*self.arguments)
