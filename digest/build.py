@@ -52,7 +52,8 @@ from digest.output import (
     twin_path,
 )
 from digest.plan import Output, OutputPlan
-from digest.render import BodyResolver, Progress, render_outputs
+from digest.render import PARALLEL_THRESHOLD as RENDER_POOL_THRESHOLD
+from digest.render import BodyResolver, Progress, RenderingBeside, render_outputs
 from digest.resume import (
     changed_articles,
     kept_site,
@@ -292,9 +293,16 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
         lap("list outputs")
         bodies = BodyResolver(site.by_source, store, urls, config.content_dir)
         with choose_writer(output, twin, state, previous) as staging:
-            render_outputs(config, urls, bodies, stale, diagnostics, staging, progress)
-            if diagnostics.errors:
-                raise BuildError(diagnostics)
+            # An edit's few pages are rendered by a child beside the rest of the build
+            # (render.RenderingBeside); many pages, by a pool of workers, meanwhile.
+            beside = RenderingBeside.start(config, urls, bodies, stale, staging) \
+                if previous and 0 < len(stale) < RENDER_POOL_THRESHOLD else None
+            if beside is None:
+                render_outputs(config, urls, bodies, stale, diagnostics, staging, progress)
+                if diagnostics.errors:
+                    raise BuildError(diagnostics)
+            else:
+                underway.callback(beside.cancel)
             lap("render")
             for relative in fingerprints.keys() - {output_file(o.site_path) for o in stale}:
                 staging.keep(relative)
@@ -310,6 +318,10 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
                     saved_documents(site, state, resumed), edited, early)
                 if kept is not None:
                     kept.indexed = indexed
+            if beside is not None:
+                beside.finish(diagnostics)
+                if diagnostics.errors:
+                    raise BuildError(diagnostics)
             lap("search index")
             marker = site_marker({relative: fingerprints[relative] for relative, _, _ in listed},
                                  staging.paths)

@@ -342,16 +342,26 @@ class TwinUpdate(SiteWriter):
             replace_file(self.twin / relative, None, self.output / relative)
 
     def write(self, relative: str, data: bytes) -> None:
-        self.paths.add(relative)
+        self.record(relative, self.put(relative, data))
+
+    def put(self, relative: str, data: bytes) -> bool:
+        """The file I/O of `write`, which a forked process may do for this one (as
+        Staging.put): True when the bytes differ from the current site's file."""
         if relative in self.current:
             try:
                 if (self.output / relative).read_bytes() == data:
-                    self.keep(relative)
-                    return
+                    if relative in self.twin_differs:
+                        replace_file(self.twin / relative, None, self.output / relative)
+                    return False
             except OSError:
                 pass
-        self.changed.add(relative)
         replace_file(self.twin / relative, data)
+        return True
+
+    def record(self, relative: str, changed: bool) -> None:
+        self.paths.add(relative)
+        if changed:
+            self.changed.add(relative)
 
     def commit(self) -> set[str]:
         gone = (self.current | self.twin_differs) - self.paths

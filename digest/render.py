@@ -5,9 +5,12 @@ turns template failures into diagnostics pointing at the template file and line.
 from __future__ import annotations
 
 import os
+import pickle
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -471,6 +474,85 @@ def render_outputs(config: Config, urls: Urls, bodies: BodyResolver, outputs: li
     finally:
         _WORK = None
         diagnostics.extend(sorted(seen, key=Diagnostic.sort_key))
+
+
+class RenderingBeside:
+    """`render_outputs` for an edit's few pages in a forked child, which writes them into
+    the sink itself (as pool workers do) while this process goes on with the build: the
+    files it keeps, the search index. A tag edit at 10,000 articles renders about 30
+    pages (0.06–0.12 s) and updates the index (0.05–0.09 s): the two no longer add up.
+    `finish` waits for the child and records what it wrote; should the child fail, it
+    renders the pages here, as render_outputs would have."""
+
+    def __init__(self, pid: int, readable: int, work: tuple[Config, Urls, BodyResolver,
+                                                                list[Output], WorkerSink]
+                 ) -> None:
+        self.pid, self.readable, self.work = pid, readable, work
+
+    @classmethod
+    def start(cls, config: Config, urls: Urls, bodies: BodyResolver, outputs: list[Output],
+              sink: Sink) -> RenderingBeside | None:
+        """The child rendering, or None where none can be forked (or `sink` cannot be
+        written by another process)."""
+        global _WORK
+        if sys.platform != "linux" or not outputs or not isinstance(sink, WorkerSink):
+            return None
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()  # (a child's copy of unflushed output would be written twice)
+            readable, writable = os.pipe()
+            pid = os.fork()
+        except OSError:
+            return None
+        if pid == 0:  # the child: render, say how it went, leave without the parent's exits
+            code = 1
+            try:
+                os.close(readable)
+                _WORK = (make_environment(config, urls, bodies), outputs, config.root, sink)
+                try:
+                    made: tuple[str, Any] = ("made", list(map(_render_one,
+                                                              range(len(outputs)))))
+                except BodyLost as lost:
+                    made = ("lost", str(lost))
+                with os.fdopen(writable, "wb") as pipe:
+                    pipe.write(pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL))
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(writable)
+        return cls(pid, readable, (config, urls, bodies, outputs, sink))
+
+    def finish(self, diagnostics: Diagnostics) -> None:
+        """Wait for the child; template errors go to `diagnostics`, as render_outputs
+        reports them. BodyLost when a body the pages show is gone from the store."""
+        config, urls, bodies, outputs, sink = self.work
+        kind: str | None
+        made: Any
+        try:
+            with os.fdopen(self.readable, "rb") as pipe:
+                data = pipe.read()
+            kind, made = pickle.loads(data) if os.waitpid(self.pid, 0)[1] == 0 \
+                else (None, None)
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+            kind, made = None, None
+        self.pid = 0
+        if kind == "lost":
+            raise BodyLost(made)
+        if kind != "made":  # (the child failed: here, from the start)
+            render_outputs(config, urls, bodies, outputs, diagnostics, sink)
+            return
+        seen: set[Diagnostic] = set()
+        collect(iter(made), outputs, sink, seen, None)
+        diagnostics.extend(sorted(seen, key=Diagnostic.sort_key))
+
+    def cancel(self) -> None:
+        """Stop the child if the build stops before `finish` (it writes into a staging
+        folder or twin that is then removed)."""
+        if self.pid:
+            with suppress(ProcessLookupError, ChildProcessError):
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            self.pid = 0
 
 
 def collect(stream: Iterator[tuple[int, bytes | bool | Diagnostic]], outputs: list[Output],

@@ -35,7 +35,7 @@ from digest.content import (
     walk_files,
 )
 from digest.model import Selection
-from digest.render import render_outputs
+from digest.output import site_marker
 from digest.state import KeptState, load_stamp, scan_build, scan_inputs
 from tests.test_safety import snapshot
 
@@ -618,14 +618,14 @@ def test_the_snapshot_of_a_moved_article_is_published_only_by_a_build_that_succe
         raise AssertionError("the model was made afresh")
 
     monkeypatch.setattr(digest.resume, "fork_snapshot", tracked)
-    monkeypatch.setattr(digest.build, "render_outputs", failing)
+    monkeypatch.setattr(digest.build, "site_marker", failing)  # (after the pages are made)
     site.edit(lambda m, b: ({**m, "tags": ["IPO"]}, b), folder / "second-of-the-day.md")
     with pytest.raises(OSError, match="No space"):
         site.build(example_site / "site")
     assert writers == [], "no child for a build that failed"
     assert (state / "snapshot").read_bytes() == saved
     assert not [p.name for p in state.iterdir() if p.name.startswith(".snapshot")]
-    monkeypatch.setattr(digest.build, "render_outputs", render_outputs)
+    monkeypatch.setattr(digest.build, "site_marker", site_marker)
     moved = site.build(example_site / "site")
     assert len(writers) == 1 and "topics/ipo/index.html" in moved.rendered
     writers[-1].wait()  # (the build does not wait for it: the next build would)
@@ -689,6 +689,52 @@ def test_a_scan_made_by_a_forked_child_is_the_scan_made_here(
     again = child.scan()
     assert made_here == [1], "scanned here when the child failed"
     assert again == replace(here, scanned_ns=again.scanned_ns)
+
+
+def test_an_edits_pages_are_rendered_beside_the_rest_of_the_build(
+        example_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit's few pages are rendered by a forked child while the build keeps the
+    other files and updates the search index (render.RenderingBeside); a child that
+    fails leaves them to the build. Either way the site is a clean build's."""
+    import digest.render
+    from digest.render import RenderingBeside
+
+    started: list[RenderingBeside] = []
+    real_start = RenderingBeside.start.__func__  # type: ignore[attr-defined]
+
+    def tracked(cls: type[RenderingBeside], *args: Any) -> RenderingBeside | None:
+        beside: RenderingBeside | None = real_start(cls, *args)
+        if beside is not None:
+            started.append(beside)
+        return beside
+
+    monkeypatch.setattr(RenderingBeside, "start", classmethod(tracked))
+    site = Site(example_site, random.Random(3))
+    site.build(example_site / "site")
+    assert started == [], "a first build renders every page with workers or here"
+    edit_title(site)
+    site.build(example_site / "site")
+    assert len(started) == 1
+    site.build(tmp_path / "clean", cache_dir="")
+    assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
+
+    parent = os.getpid()
+    real_render_one = digest.render._render_one
+    here: list[int] = []
+
+    def failing_in_the_child(index: int) -> Any:
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        here.append(index)
+        return real_render_one(index)
+
+    monkeypatch.setattr(digest.render, "_render_one", failing_in_the_child)
+    edit_title(site)
+    result = site.build(example_site / "site")
+    assert len(started) == 2 and sorted(here) == list(range(len(result.rendered)))
+    shutil.rmtree(tmp_path / "clean")
+    site.build(tmp_path / "clean", cache_dir="")
+    assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
 
 
 def test_a_build_leaves_its_model_to_an_exit_that_does_not_free_it(
