@@ -1,7 +1,7 @@
 """The scan of a CLI build's inputs, made by a forked child while the CLI imports.
 
-The scan (state.scan_build: a stat of every input, 0.1–0.3 s at 10,000 articles on this
-machine) mostly waits on the kernel; what a build imports (0.2 s: argparse, digest's
+The scan (state.scan_build: a stat of every input, 0.1–0.3 s at 10,000 articles on the
+team's machine) mostly waits on the kernel; what a build imports (0.2 s: argparse, digest's
 modules, Jinja2) is mostly Python. The child is forked as soon as the settings are
 read, before the CLI imports even the state module, and hands the scan back through a
 pipe, marshalled (3 ms at 10,000 inputs). This module imports nothing heavy: forking
