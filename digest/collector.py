@@ -6,8 +6,12 @@ so copy) everything they inherit."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+import os
+import select
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -89,3 +93,61 @@ def forked_executor(workers: int) -> ProcessPoolExecutor:
 
     before_fork()
     return ProcessPoolExecutor(workers, initializer=gc.enable)
+
+
+class ForkedWork:
+    """`work()` in a forked child while this process does something else, its bytes
+    handed back through a pipe (prescan.ScanChild, render.RenderingBeside). The child
+    leaves with os._exit: none of this process's exits run twice."""
+
+    def __init__(self, pid: int, readable: int) -> None:
+        self.pid, self.readable = pid, readable
+
+    @classmethod
+    def start(cls, work: Callable[[], bytes]) -> ForkedWork | None:
+        """The child at work, or None where none can be forked."""
+        if sys.platform != "linux":  # (forked as the pools are: only on Linux)
+            return None
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()  # (a child's copy of unflushed output would be written twice)
+            readable, writable = os.pipe()
+            pid = os.fork()
+        except OSError:
+            return None
+        if pid == 0:
+            code = 1
+            try:
+                os.close(readable)
+                data = work()
+                with os.fdopen(writable, "wb") as pipe:
+                    pipe.write(data)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(writable)
+        return cls(pid, readable)
+
+    def done(self) -> bool:
+        """Whether the child has handed its bytes over (`result` would not wait)."""
+        return bool(select.select([self.readable], [], [], 0)[0])
+
+    def result(self) -> bytes | None:
+        """The child's bytes, waited for; None when it failed."""
+        try:
+            with os.fdopen(self.readable, "rb") as pipe:
+                data = pipe.read()
+            status = os.waitpid(self.pid, 0)[1]
+        except OSError:
+            return None
+        finally:
+            self.pid = 0
+        return data if status == 0 else None
+
+    def cancel(self) -> None:
+        """Stop the child, if this process no longer wants its work."""
+        if self.pid:
+            with suppress(ProcessLookupError, ChildProcessError):
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            self.pid = 0

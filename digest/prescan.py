@@ -11,11 +11,10 @@ is the first thing a build does.
 from __future__ import annotations
 
 import marshal
-import os
-import select
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from digest.collector import ForkedWork
 
 if TYPE_CHECKING:
     from digest.config import Config
@@ -25,50 +24,34 @@ if TYPE_CHECKING:
 class ScanChild:
     """`state.scan_build` in a forked child; should the child fail, `scan` scans here."""
 
-    def __init__(self, pid: int, readable: int, config: Config, theme: Path,
+    def __init__(self, child: ForkedWork, config: Config, theme: Path,
                  include_drafts: bool, include_future: bool) -> None:
-        self.pid, self.readable = pid, readable
+        self.child = child
         self.arguments = (config, theme, include_drafts, include_future)
 
     @classmethod
     def start(cls, config: Config, theme: Path, include_drafts: bool,
               include_future: bool) -> ScanChild | None:
         """The child scanning, or None where none can be forked."""
-        if sys.platform != "linux":
-            return None
-        try:
-            readable, writable = os.pipe()
-            pid = os.fork()
-        except OSError:
-            return None
-        if pid == 0:  # the child: scan, hand it over, leave without the parent's exits
-            code = 1
-            try:
-                os.close(readable)
-                from digest.state import scan_build
-                scan = scan_build(config, theme, include_drafts, include_future)
-                data = marshal.dumps((scan.settings, scan.inputs, scan.scanned_ns,
-                                      scan.racy, scan.hashes, scan.lists_content))
-                with os.fdopen(writable, "wb") as pipe:
-                    pipe.write(data)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(writable)
-        return cls(pid, readable, config, theme, include_drafts, include_future)
+        def scanned() -> bytes:
+            from digest.state import scan_build
+            scan = scan_build(config, theme, include_drafts, include_future)
+            return marshal.dumps((scan.settings, scan.inputs, scan.scanned_ns, scan.racy,
+                                  scan.hashes, scan.lists_content))
+        child = ForkedWork.start(scanned)
+        return cls(child, config, theme, include_drafts, include_future) if child else None
 
     def done(self) -> bool:
         """Whether the scan is there to be read (`scan` would not wait)."""
-        return bool(select.select([self.readable], [], [], 0)[0])
+        return self.child.done()
 
     def scan(self) -> Scan:
         """The child's scan, waited for."""
         from digest.state import Scan, scan_build
-        try:
-            with os.fdopen(self.readable, "rb") as pipe:
-                data = pipe.read()
-            if os.waitpid(self.pid, 0)[1] == 0:
+        data = self.child.result()
+        if data is not None:
+            try:
                 return Scan(*marshal.loads(data))
-        except (OSError, ValueError, EOFError, TypeError):
-            pass
+            except (ValueError, EOFError, TypeError):
+                pass
         return scan_build(*self.arguments)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import suppress
@@ -22,7 +21,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from digest.cache import BodyLost, MarkdownCache
-from digest.collector import forked_pool
+from digest.collector import ForkedWork, forked_pool
 from digest.config import Config, default_theme_path
 from digest.content import display_path
 from digest.editions import NOUNS, THIS_PERIOD, Edition
@@ -484,58 +483,39 @@ class RenderingBeside:
     `finish` waits for the child and records what it wrote; should the child fail, it
     renders the pages here, as render_outputs would have."""
 
-    def __init__(self, pid: int, readable: int, work: tuple[Config, Urls, BodyResolver,
-                                                                list[Output], WorkerSink]
-                 ) -> None:
-        self.pid, self.readable, self.work = pid, readable, work
+    def __init__(self, child: ForkedWork, work: tuple[Config, Urls, BodyResolver,
+                                                      list[Output], WorkerSink]) -> None:
+        self.child, self.work = child, work
 
     @classmethod
     def start(cls, config: Config, urls: Urls, bodies: BodyResolver, outputs: list[Output],
               sink: Sink) -> RenderingBeside | None:
         """The child rendering, or None where none can be forked (or `sink` cannot be
         written by another process)."""
-        global _WORK
-        if sys.platform != "linux" or not outputs or not isinstance(sink, WorkerSink):
+        if not outputs or not isinstance(sink, WorkerSink):
             return None
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()  # (a child's copy of unflushed output would be written twice)
-            readable, writable = os.pipe()
-            pid = os.fork()
-        except OSError:
-            return None
-        if pid == 0:  # the child: render, say how it went, leave without the parent's exits
-            code = 1
+
+        def rendered() -> bytes:
+            global _WORK
+            _WORK = (make_environment(config, urls, bodies), outputs, config.root, sink)
             try:
-                os.close(readable)
-                _WORK = (make_environment(config, urls, bodies), outputs, config.root, sink)
-                try:
-                    made: tuple[str, Any] = ("made", list(map(_render_one,
-                                                              range(len(outputs)))))
-                except BodyLost as lost:
-                    made = ("lost", str(lost))
-                with os.fdopen(writable, "wb") as pipe:
-                    pipe.write(pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL))
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(writable)
-        return cls(pid, readable, (config, urls, bodies, outputs, sink))
+                made: tuple[str, Any] = ("made", list(map(_render_one, range(len(outputs)))))
+            except BodyLost as lost:
+                made = ("lost", str(lost))
+            return pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL)
+        child = ForkedWork.start(rendered)
+        return cls(child, (config, urls, bodies, outputs, sink)) if child else None
 
     def finish(self, diagnostics: Diagnostics) -> None:
         """Wait for the child; template errors go to `diagnostics`, as render_outputs
         reports them. BodyLost when a body the pages show is gone from the store."""
         config, urls, bodies, outputs, sink = self.work
-        kind: str | None
-        made: Any
-        try:
-            with os.fdopen(self.readable, "rb") as pipe:
-                data = pipe.read()
-            kind, made = pickle.loads(data) if os.waitpid(self.pid, 0)[1] == 0 \
-                else (None, None)
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError):
-            kind, made = None, None
-        self.pid = 0
+        data = self.child.result()
+        kind: str | None = None
+        made: Any = None
+        if data is not None:
+            with suppress(pickle.UnpicklingError, EOFError, ValueError):
+                kind, made = pickle.loads(data)
         if kind == "lost":
             raise BodyLost(made)
         if kind != "made":  # (the child failed: here, from the start)
@@ -548,11 +528,7 @@ class RenderingBeside:
     def cancel(self) -> None:
         """Stop the child if the build stops before `finish` (it writes into a staging
         folder or twin that is then removed)."""
-        if self.pid:
-            with suppress(ProcessLookupError, ChildProcessError):
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            self.pid = 0
+        self.child.cancel()
 
 
 def collect(stream: Iterator[tuple[int, bytes | bool | Diagnostic]], outputs: list[Output],
