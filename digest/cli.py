@@ -167,8 +167,7 @@ def changed_inputs(config: Config, now: datetime, args: argparse.Namespace) -> S
 
 
 # What a build imports, in steps of 10–30 ms (see changed_inputs).
-BUILD_MODULES = ("jinja2", "digest.content", "digest.model", "digest.render", "digest.build",
-                 "yaml", "slugify")
+BUILD_MODULES = ("jinja2", "digest.content", "digest.model", "digest.render", "digest.build")
 
 
 def command_build(args: argparse.Namespace) -> int:

@@ -10,6 +10,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from slugify import slugify
+
 from digest.config import Config
 from digest.fields import FieldReader
 from digest.frontmatter import Position
@@ -186,7 +188,6 @@ def read_article(reader: FieldReader, config: Config) -> Article | None:
 def url_slug(text: str) -> str:
     """A URL slug of at most SLUG_MAX characters, cut at a word: a 40-word headline must
     still make a file name (255 bytes at most on Linux file systems)."""
-    from slugify import slugify  # (imported when first needed: see model.slugify)
     return slugify(text, max_length=SLUG_MAX, word_boundary=True, save_order=True)
 
 

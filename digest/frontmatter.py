@@ -9,51 +9,24 @@ parsed by digest itself, so `2023-05-18` and `2023-05-18 09:30` follow one rule.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import yaml
 
 from digest.errors import Diagnostics
-
-if TYPE_CHECKING:
-    import yaml
 
 Position = tuple[int, int]  # 1-based (line, column) in the file
 KeyPath = tuple[str | int, ...]
 
 
-class YAMLClasses:
-    """The two classes digest derives from PyYAML's, made when YAML is first parsed:
-    importing PyYAML costs an edit 15 ms, and a build that parses no front matter
-    (an edit of article bodies alone, express.py) never needs it."""
-
-    def __init__(self) -> None:
-        import yaml
-
-        class FrontMatterLoader(yaml.CSafeLoader):
-            """Safe libyaml loader that leaves timestamps as plain strings."""
-
-        FrontMatterLoader.yaml_implicit_resolvers = {
-            first: [(tag, regexp) for tag, regexp in resolvers
-                    if tag != "tag:yaml.org,2002:timestamp"]
-            for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
-        }
-
-        class RefusedYAML(yaml.MarkedYAMLError):
-            """Valid YAML that front matter must not have (`first_problem`), with a
-            hint."""
-
-            def __init__(self, message: str, hint: str, mark: yaml.Mark) -> None:
-                super().__init__(problem=message, problem_mark=mark)
-                self.hint = hint
-                self.mark = mark
-
-        self.loader = FrontMatterLoader
-        self.refused = RefusedYAML
+class FrontMatterLoader(yaml.CSafeLoader):
+    """Safe libyaml loader that leaves timestamps as plain strings."""
 
 
-@cache
-def yaml_classes() -> YAMLClasses:
-    return YAMLClasses()
+FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 @dataclass
@@ -77,32 +50,26 @@ class FrontMatter:
 
 
 def _record_positions(
-    root: yaml.Node, path: KeyPath, offset: int, matter: FrontMatter
+    node: yaml.Node, path: KeyPath, offset: int, matter: FrontMatter
 ) -> None:
-    import yaml  # (imported by then: a look-up; this module does not import it, above)
-    stack = [(root, path)]
-    while stack:  # depth first, in the order written
-        node, path = stack.pop()
-        matter.value_positions[path] = (node.start_mark.line + offset,
-                                        node.start_mark.column + 1)
-        children: list[tuple[yaml.Node, KeyPath]] = []
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) \
-                    else str(key_node.value)
-                matter.key_positions[(*path, key)] = (key_node.start_mark.line + offset,
-                                                      key_node.start_mark.column + 1)
-                children.append((value_node, (*path, key)))
-        elif isinstance(node, yaml.SequenceNode):
-            children = [(item, (*path, index)) for index, item in enumerate(node.value)]
-        stack += reversed(children)
+    matter.value_positions[path] = (node.start_mark.line + offset, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
+            matter.key_positions[(*path, key)] = (
+                key_node.start_mark.line + offset,
+                key_node.start_mark.column + 1,
+            )
+            _record_positions(value_node, (*path, key), offset, matter)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_positions(item, (*path, index), offset, matter)
 
 
 def first_problem(root: yaml.Node) -> tuple[str, str, yaml.Mark] | None:
     """What YAML allows but front matter must not have: a node used twice (an alias:
     499 bytes of nested aliases expand to gigabytes, "billion laughs"), and a key
     written twice in one mapping (YAML would silently keep the last)."""
-    import yaml  # (a look-up: see _record_positions)
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -148,17 +115,15 @@ def parse_front_matter(
                           "add a line '---' after the last front-matter key")
         return None
 
-    import yaml
-    classes = yaml_classes()
     yaml_text = "".join(lines[1:closing])
     matter = FrontMatter({}, "".join(lines[closing + 1:]), closing + 2)
     offset = 2  # libyaml lines are 0-based and the YAML starts on file line 2
-    loader = classes.loader(yaml_text)
+    loader = FrontMatterLoader(yaml_text)
     try:
         node, data = checked_document(loader)
         if node is None:
             return matter
-    except classes.refused as error:
+    except RefusedYAML as error:
         diagnostics.error(path, error.mark.line + offset, error.mark.column + 1,
                           error.problem or "", error.hint)
         return None
@@ -185,6 +150,15 @@ def parse_front_matter(
     return matter
 
 
+class RefusedYAML(yaml.MarkedYAMLError):
+    """Valid YAML that front matter must not have (`first_problem`), with a hint."""
+
+    def __init__(self, message: str, hint: str, mark: yaml.Mark) -> None:
+        super().__init__(problem=message, problem_mark=mark)
+        self.hint = hint
+        self.mark = mark
+
+
 def checked_document(loader: yaml.CSafeLoader) -> tuple[yaml.Node | None, Any]:
     """The loader's document as a node and as values, or RefusedYAML: checked on the
     node tree before anything is constructed (an alias bomb is never expanded)."""
@@ -193,14 +167,13 @@ def checked_document(loader: yaml.CSafeLoader) -> tuple[yaml.Node | None, Any]:
         return None, None
     problem = first_problem(node)
     if problem is not None:
-        raise yaml_classes().refused(*problem)
+        raise RefusedYAML(*problem)
     return node, loader.construct_document(node)
 
 
 def load_yaml(text: str) -> Any:
     """yaml.safe_load without its two traps (`first_problem`), for YAML that is not an
     article's front matter (import reads other tools' posts); timestamps resolved."""
-    import yaml
     loader = yaml.CSafeLoader(text)
     try:
         return checked_document(loader)[1]

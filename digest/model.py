@@ -17,6 +17,8 @@ from itertools import groupby
 from operator import attrgetter
 from typing import NamedTuple
 
+from slugify import slugify as _slugify
+
 from digest.collector import forked_pool
 from digest.config import Config
 from digest.content import Content
@@ -32,14 +34,8 @@ from digest.urls import (
     topic_year_path,
 )
 
-
-@cache
-def slugify(name: str) -> str:
-    """A name's slug. Names repeat across thousands of articles: each distinct one is
-    slugified once. (python-slugify is imported when first needed: an edit of article
-    bodies alone never is, and the import costs 6 ms.)"""
-    from slugify import slugify as make_slug
-    return str(make_slug(name))
+# Names repeat across thousands of articles: each distinct one is slugified once.
+slugify = cache(_slugify)
 
 # How many neighbours (by date) in each shared company/topic are scored for
 # "related": keeps it linear on 100k-article archives instead of quadratic.
