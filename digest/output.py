@@ -337,7 +337,11 @@ class TwinUpdate(SiteWriter):
         return self
 
     def keep(self, relative: str) -> None:
-        self.paths.add(relative)
+        self.record(relative, False)
+        self.link_current(relative)
+
+    def link_current(self, relative: str) -> None:
+        """The twin's file becomes a link to the current site's, where they differ."""
         if relative in self.twin_differs:
             replace_file(self.twin / relative, None, self.output / relative)
 
@@ -350,8 +354,7 @@ class TwinUpdate(SiteWriter):
         if relative in self.current:
             try:
                 if (self.output / relative).read_bytes() == data:
-                    if relative in self.twin_differs:
-                        replace_file(self.twin / relative, None, self.output / relative)
+                    self.link_current(relative)
                     return False
             except OSError:
                 pass
