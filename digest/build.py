@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.cache import BodyLost, MarkdownCache
-from digest.collector import no_gc_pauses, spare
+from digest.collector import exits_after_build, no_gc_pauses, spare
 from digest.config import Config, current_time, default_theme_path
 from digest.content import (
     IGNORED,
@@ -64,6 +64,7 @@ from digest.resume import (
     snapshot_token,
     stale_outputs,
     start_snapshot,
+    start_state_writer,
 )
 from digest.search.indexer import (
     Documents,
@@ -359,12 +360,22 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
             # model made afresh is saved here: a child copying a cold build's model
             # would add to its memory peak.
             forked = resumed is not None and snapshot_outdated and folder is not None
+            rows = page_rows(site, stale, records, plan, fingerprints)
+
+            def save() -> None:
+                if snapshot_outdated and folder is not None and not forked:
+                    new.snapshot_at = save_snapshot(folder, site, plan, model_notes, indexed
+                                                    if config.search else None, settings,
+                                                    salt)
+                save_state(config, new, state, rows)
+
             if forked:
                 new.snapshot_at = snapshot_token()
-            elif snapshot_outdated and folder is not None:
-                new.snapshot_at = save_snapshot(folder, site, plan, model_notes, indexed
-                                                if config.search else None, settings, salt)
-            save_state(config, new, state, page_rows(site, stale, records, plan, fingerprints))
+            # The state of a build made from nothing is written by a child once the
+            # site is swapped in, when this process ends with the build (the CLI's).
+            if not (state is None and folder is not None and exits_after_build()
+                    and start_state_writer(folder, save)):
+                save()
             if forked:
                 assert folder is not None
                 start_snapshot(folder, site, plan, model_notes, config.search, settings,

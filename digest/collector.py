@@ -10,8 +10,11 @@ import os
 import select
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -65,6 +68,11 @@ def exit_without_freeing() -> None:
     may leave its objects to that exit instead of freeing them object by object."""
     global _SPARED
     _SPARED = []
+
+
+def exits_after_build() -> bool:
+    """Whether this process ends as soon as its build is done (cli.run)."""
+    return _SPARED is not None
 
 
 def spare(values: Any) -> None:
@@ -151,3 +159,50 @@ class ForkedWork:
                 os.kill(self.pid, signal.SIGKILL)
                 os.waitpid(self.pid, 0)
             self.pid = 0
+
+
+def fork_detached(pending: Path, work: Callable[[], None]) -> int | None:
+    """Run `work` in a forked child that outlives this process (resume.SnapshotWriter,
+    resume.start_state_writer): `pending` exists from now until the child is done and
+    is touched every second meanwhile, so whoever needs the work waits while it is
+    there and fresh (state.wait_while_pending). The child's pid, or None where none
+    can be forked (then nothing was started and `pending` is gone)."""
+    if sys.platform != "linux":  # (forked as the pools are: only on Linux)
+        return None
+    try:
+        pending.parent.mkdir(parents=True, exist_ok=True)
+        pending.touch()
+        sys.stdout.flush()
+        sys.stderr.flush()  # (a child's copy of unflushed output would be written twice)
+        pid = os.fork()
+    except OSError:
+        pending.unlink(missing_ok=True)
+        return None
+    if pid == 0:  # the child: work, and leave without running the parent's exits
+        code = 1
+        try:
+            # It outlives the build: off the parent's terminal and pipes (whoever reads
+            # those to their end, a shell's $(…), a caller capturing output, must not
+            # wait for it) and every other file it holds (the output folder's lock:
+            # the next build may start before this child is done).
+            null = os.open(os.devnull, os.O_RDWR)
+            for standard in (0, 1, 2):
+                os.dup2(null, standard)
+            os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+            threading.Thread(target=_keep_touching, args=(pending,), daemon=True).start()
+            work()
+            code = 0
+        finally:  # whatever happened: the waiting ends
+            pending.unlink(missing_ok=True)
+            os._exit(code)
+    return pid
+
+
+def _keep_touching(pending: Path) -> None:
+    """Show the child alive to builds waiting on `pending` (until it is gone)."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.utime(pending)
+        except OSError:
+            return

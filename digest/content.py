@@ -483,7 +483,7 @@ def with_body(entry: Entry, key: str, body: RenderedMarkdown, config: Config,
               sha: str, front: str = "") -> Entry:
     if isinstance(entry, Article):
         return entry._replace(summary=entry.summary or body.first_paragraph, body=key,
-                              word_count=len(body.text.split()),
+                              word_count=body.word_count(),
                               links=body_links(body.html, entry.path, config), sha=sha,
                               front=front)
     if isinstance(entry, CompanyEntry):
@@ -499,7 +499,11 @@ def body_links(html: str, article_path: str, config: Config) -> tuple[str, ...]:
     shows their URLs, so it depends on them."""
     found = []
     for _attribute, target in ATTRIBUTE.findall(html):
-        if target and not is_external(target) and not target.startswith("/"):
+        # (only a target spelling ".md", plainly or percent-encoded, can name a source
+        # file: the others, most of them external, skip urlsplit)
+        if ".md" not in target and "%" not in target:
+            continue
+        if not is_external(target) and not target.startswith("/"):
             path = source_relative(article_path, target)
             if path.endswith(".md"):
                 found.append(path)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,7 +41,7 @@ from digest.model import (
     reading_minutes,
 )
 from digest.plan import OutputPlan, SavedPlan
-from digest.state import VERSION, code_fingerprint
+from digest.state import VERSION, code_fingerprint, wait_while_pending
 
 FILE = "snapshot"
 
@@ -189,24 +188,10 @@ def write(temporary: Path, snapshot: Snapshot, token: str) -> None:
             pickle.dump(None, file, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-# A child still writing a snapshot (resume.SnapshotWriter) touches its file at least
-# this often; one left longer is taken for dead (killed with its build).
-STALLED = 10.0
-
-
 def wait_for_writer(folder: Path, token: str) -> None:
     """Wait while the snapshot of `token` is still being written: the build that made
     it ended before its child had written it, and the child publishes it when done."""
-    pending = pending_path(folder, token)
-    while True:
-        try:
-            modified = pending.stat().st_mtime
-        except OSError:
-            return  # published, or given up
-        if time.time() - modified > STALLED:
-            pending.unlink(missing_ok=True)  # (its writer is gone)
-            return
-        time.sleep(0.005)
+    wait_while_pending(pending_path(folder, token))
 
 
 def load(folder: Path, token: str) -> Snapshot | None:

@@ -599,12 +599,39 @@ def _dump(file: BinaryIO, value: Any, pickled: bytes | None = None) -> None:
 _READ_STAMP: tuple[tuple[str, int, int, int], Stamp] | None = None
 
 
+# A child still writing (collector.fork_detached: a snapshot, or the state of a build
+# made from nothing) touches its pending file every second; one left this long is taken
+# for dead (killed with its build).
+STALLED = 10.0
+PENDING_STATE = ".state.pending"  # in the state folder while a child writes its state
+
+
+def wait_while_pending(pending: Path) -> None:
+    """Wait while `pending` says a child is still writing what it stands for."""
+    while True:
+        try:
+            modified = pending.stat().st_mtime
+        except OSError:
+            return  # done, or given up
+        if time.time() - modified > STALLED:
+            pending.unlink(missing_ok=True)  # (its writer is gone)
+            return
+        time.sleep(0.005)
+
+
+def wait_for_state_writer(folder: Path) -> None:
+    """Wait for the state a CLI build left its child to write (resume.start_state_writer),
+    before reading it, or replacing it."""
+    wait_while_pending(folder / PENDING_STATE)
+
+
 def load_stamp(config: Config) -> Stamp | None:
     global _READ_STAMP
     paths = state_paths(config)
     try:
         if paths is None:
             return None
+        wait_for_state_writer(paths[0].parent)
         found = paths[0].stat()
     except OSError:
         return None
@@ -630,7 +657,10 @@ def load_state(config: Config, lean: bool = False) -> State | None:
     `lean`: its parsed files are not read (`files` is empty) nor its related memo
     unpickled (`Pickled`): what an express build (express.py) needs."""
     paths = state_paths(config)
-    if paths is None or not paths[1].exists():
+    if paths is None:
+        return None
+    wait_for_state_writer(paths[1].parent)
+    if not paths[1].exists():
         return None
     try:
         state = _load(paths[1], lean)
@@ -704,6 +734,7 @@ def forget_state(config: Config) -> None:
     paths = state_paths(config)
     if paths is None:
         return
+    wait_for_state_writer(paths[0].parent)
     doomed = [leftover for path in paths  # (of a build killed while deleting them)
               for leftover in path.parent.glob(f".{path.name}.gone-*")]
     for path in paths:

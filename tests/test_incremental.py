@@ -652,6 +652,45 @@ def test_the_snapshot_of_a_moved_article_is_published_only_by_a_build_that_succe
     assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
 
 
+def test_a_cold_cli_build_leaves_its_state_to_a_child_the_next_build_waits_for(
+        example_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLI build made from nothing returns once its site is swapped in; a forked child
+    writes the state (resume.start_state_writer). Whatever reads or replaces the state
+    waits for the child first, and a child that died (a pending file left untouched)
+    is not waited for."""
+    import digest.build
+    import digest.state
+
+    real_save = digest.state.save_state
+
+    def slow_save(*args: Any, **kwargs: Any) -> None:
+        time.sleep(0.5)  # (in the child: the build has returned by then)
+        real_save(*args, **kwargs)
+
+    monkeypatch.setattr(digest.build, "exits_after_build", lambda: True)
+    monkeypatch.setattr(digest.build, "save_state", slow_save)
+    config = load_config(example_site)
+    build(config)
+    folder = next((example_site / ".digest-cache/build").iterdir())
+    pending = folder / digest.state.PENDING_STATE
+    assert pending.exists() and not (folder / "stamp").exists(), "saved by the child"
+    stamp = load_stamp(config)  # waits for the child
+    assert stamp is not None and not pending.exists()
+    again = build(config)
+    assert again.rendered == [], "the next build found the state and had nothing to do"
+    monkeypatch.setattr(digest.build, "exits_after_build", lambda: False)
+    (folder / "stamp").unlink()
+    pending.touch()
+    long_ago = time.time() - 2 * digest.state.STALLED
+    os.utime(pending, (long_ago, long_ago))
+    started = time.perf_counter()
+    assert load_stamp(config) is None and not pending.exists()
+    assert time.perf_counter() - started < digest.state.STALLED / 2, "a dead writer"
+    build(config)
+    build(load_config(example_site, {"output_dir": str(tmp_path / "clean")}))
+    assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
+
+
 def test_a_scan_made_by_a_forked_child_is_the_scan_made_here(
         example_site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI has a child scan the inputs while it imports (prescan.ScanChild): its

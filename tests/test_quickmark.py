@@ -90,6 +90,17 @@ def test_fast_path_gives_python_markdowns_bytes_or_declines(seed: int) -> None:
     assert taken >= 100
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_word_count_counts_what_split_counts(seed: int) -> None:
+    """RenderedMarkdown.word_count relies on `text` being squashed, on both paths."""
+    rng = random.Random(seed)
+    for _ in range(200):
+        text = document(rng) + rng.choice(["", "\n\n \u00a0 x\u2028y\t z ", "\n\n&nbsp;"])
+        for rendered in (render_markdown(text), render_with_python_markdown(text)):
+            assert rendered.word_count() == len(rendered.text.split()), text
+    assert RenderedMarkdown("", "", "").word_count() == 0
+
+
 # The single regex `unsure` replaced (one alternative per case, tried at every character):
 # the split checks must decline exactly what it declined.
 FORMER_UNSURE = re.compile(r"[<`\\_{}\t\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f~\ufeff]|&#?\w+;"

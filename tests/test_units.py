@@ -12,7 +12,7 @@ import pytest
 
 from digest.cache import MarkdownCache
 from digest.config import Config, load_config
-from digest.content import load_content
+from digest.content import body_links, load_content
 from digest.errors import BuildError, Diagnostics
 from digest.fields import parse_datetime
 from digest.links import resolve_body
@@ -91,6 +91,15 @@ def test_markdown_is_a_pure_function_of_text_and_links_get_the_base_when_shown()
     in_feed = resolve_body(first.html, "content/articles/a.md", {}, "content/articles/", urls,
                            absolute=True)
     assert 'href="https://example.github.io/repo/topics/"' in in_feed
+
+
+def test_a_body_depends_on_the_articles_it_links_to_however_spelled(tmp_path: Path) -> None:
+    html = render_markdown(
+        "[a](../a.md) [b](other/b.md#part) [c](c%2Emd) [d](d.m%64?x=1) [e](https://x.example/e.md) "
+        "[f](/f.md) [g](#g) [h](h.html) [i](https://x.example/i) [j](j%20k.md)\n").html
+    assert body_links(html, "content/articles/z.md", load_config(tmp_path)) == (
+        "content/a.md", "content/articles/c.md", "content/articles/d.md",
+        "content/articles/j k.md", "content/articles/other/b.md")
 
 
 def write(path: Path, text: str) -> None:
