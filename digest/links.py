@@ -28,7 +28,10 @@ class Reference:
 
 
 def is_external(target: str) -> bool:
-    return bool(urlsplit(target).scheme) or target.startswith(("//", "#"))
+    # (the usual targets answered before urlsplit, a twentieth of rendering an article
+    # page: a target starting with a scheme and its colon has that scheme)
+    return target.startswith(("https:", "http:", "mailto:", "//", "#")) \
+        or bool(urlsplit(target).scheme)
 
 
 def source_relative(article_path: str, target: str) -> str:

@@ -102,6 +102,18 @@ def test_a_body_depends_on_the_articles_it_links_to_however_spelled(tmp_path: Pa
         "content/articles/j k.md", "content/articles/other/b.md")
 
 
+@pytest.mark.parametrize("target", ["https://x.example/a", "http://x", "HTTPS://x", "mailto:a@b",
+                                    "//cdn.example/x", "#part", "ftp://x", "a.md", "../b.md",
+                                    "/topics/", "c%2Emd", "https", "http:", " https://x",
+                                    "\thttp://x", "data:,x", "a:b", "1:b", ""])
+def test_is_external_is_having_a_scheme(target: str) -> None:
+    from urllib.parse import urlsplit
+
+    from digest.links import is_external
+    assert is_external(target) == (bool(urlsplit(target).scheme)
+                                   or target.startswith(("//", "#")))
+
+
 def write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
