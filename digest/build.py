@@ -362,19 +362,23 @@ def build_changed(config: Config, *, write: bool, selection: Selection,
             forked = resumed is not None and snapshot_outdated and folder is not None
             rows = page_rows(site, stale, records, plan, fingerprints)
 
+            # When this process ends with the build (the CLI's), a child writes what
+            # only the next build reads once the site is swapped in: the whole state of
+            # a build made from nothing, the state file and stamp of any other.
+            detach = partial(start_state_writer, folder) \
+                if folder is not None and exits_after_build() else None
+
             def save() -> None:
                 if snapshot_outdated and folder is not None and not forked:
                     new.snapshot_at = save_snapshot(folder, site, plan, model_notes, indexed
                                                     if config.search else None, settings,
                                                     salt)
-                save_state(config, new, state, rows)
+                save_state(config, new, state, rows,
+                           detach=detach if state is not None else None)
 
             if forked:
                 new.snapshot_at = snapshot_token()
-            # The state of a build made from nothing is written by a child once the
-            # site is swapped in, when this process ends with the build (the CLI's).
-            if not (state is None and folder is not None and exits_after_build()
-                    and start_state_writer(folder, save)):
+            if not (detach is not None and state is None and detach(save)):
                 save()
             if forked:
                 assert folder is not None

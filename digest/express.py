@@ -25,10 +25,12 @@ from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from digest.cache import BodyLost, MarkdownCache
+from digest.collector import exits_after_build
 from digest.config import Config, default_theme_path
 from digest.content import FileRecord, file_sha, parse_all, published, shown_prefix
 from digest.depends import Depends
@@ -46,7 +48,7 @@ from digest.output import (
 )
 from digest.plan import Output
 from digest.render import BodyResolver, render_outputs
-from digest.resume import fingerprint
+from digest.resume import fingerprint, start_state_writer
 from digest.search.indexer import IndexState, Source, document_id, reindex_bodies
 from digest.search.store import SearchDataLost, peek
 from digest.state import (
@@ -412,8 +414,11 @@ def write(config: Config, scan: Scan, selection: Selection, output: Path, state:
         unused=state.unused | {edit.before for edit in edited})
     rows = {edit.shown: page_row(edit.page, edit.edition, edit.fingerprint, True,
                                  Sides(edit.cards), edit.links) for edit in edited}
+    folder = state_folder(config)
     save_state(config, new, state, PageRows(lambda: rows),
-               edited={edit.shown: edit.record for edit in edited})
+               edited={edit.shown: edit.record for edit in edited},
+               detach=partial(start_state_writer, folder)  # (see build.py)
+               if folder is not None and exits_after_build() else None)
     laps["save state"] = time.perf_counter() - swapped
     return Expressed(dict(stamp.pages), staging.files, list(stamp.warnings), staging.paths,
                      sorted(rendered), stamp.held_back, laps)

@@ -672,11 +672,16 @@ def load_state(config: Config, lean: bool = False) -> State | None:
 
 
 def save_state(config: Config, state: State, loaded: State | None = None,
-               pages: PageRows | None = None, edited: dict[str, Any] | None = None) -> None:
+               pages: PageRows | None = None, edited: dict[str, Any] | None = None,
+               detach: Callable[[Callable[[], None]], bool] | None = None) -> None:
     """Write the state and its stamp atomically (its records first, see save_records;
     `loaded`: the state the build started from; `pages`: the article pages' rows,
     express.py); a failure only costs the next build its head start. `edited`: the only
-    records that changed, when the states' `files` were not read (express.py)."""
+    records that changed, when the states' `files` were not read (express.py).
+    `detach`: runs the last step, pickling the state and its stamp (two thirds of
+    saving an edit's state), in a child that outlives the build (resume.
+    start_state_writer; False when none can be forked: it is done here). The journal
+    and the search database it writes first name no state until that step is done."""
     paths = state_paths(config)
     if paths is None:
         return
@@ -699,11 +704,16 @@ def save_state(config: Config, state: State, loaded: State | None = None,
         if state.search is not None:
             state.search_at = save_search(paths[1].parent, state.search, loaded,
                                            pages or PageRows())
-        # The full state first: a stamp never describes a state that is not on disk.
-        # (Both hold the stamp: pickled once.)
-        stamp = pickle.dumps(state.stamp, protocol=pickle.HIGHEST_PROTOCOL)
-        for path, value in ((paths[1], state), (paths[0], state.stamp)):
-            _write(path, value, stamp)
+        close_search(loaded)  # (before a child is forked: no connection crosses it)
+
+        def write() -> None:
+            # The full state first: a stamp never describes a state that is not on
+            # disk. (Both hold the stamp: pickled once.)
+            stamp = pickle.dumps(state.stamp, protocol=pickle.HIGHEST_PROTOCOL)
+            for path, value in ((paths[1], state), (paths[0], state.stamp)):
+                _write(path, value, stamp)
+        if detach is None or not detach(write):
+            write()
     except OSError:
         pass
     finally:

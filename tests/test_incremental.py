@@ -35,7 +35,7 @@ from digest.content import (
     walk_files,
 )
 from digest.model import Selection
-from digest.output import site_marker
+from digest.output import read_marker, site_marker
 from digest.state import KeptState, load_stamp, scan_build, scan_inputs
 from tests.test_safety import snapshot
 
@@ -652,23 +652,33 @@ def test_the_snapshot_of_a_moved_article_is_published_only_by_a_build_that_succe
     assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
 
 
-def test_a_cold_cli_build_leaves_its_state_to_a_child_the_next_build_waits_for(
+def test_a_cli_build_leaves_its_state_to_a_child_the_next_build_waits_for(
         example_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A CLI build made from nothing returns once its site is swapped in; a forked child
-    writes the state (resume.start_state_writer). Whatever reads or replaces the state
-    waits for the child first, and a child that died (a pending file left untouched)
-    is not waited for."""
+    """A CLI build returns once its site is swapped in; a forked child writes the state
+    (resume.start_state_writer): all of it after a build made from nothing, the state
+    file and stamp after others (the express build of a body edit, a tag edit).
+    Whatever reads or replaces the state waits for the child first, and a child that
+    died (a pending file left untouched) is not waited for."""
     import digest.build
+    import digest.express
     import digest.state
 
-    real_save = digest.state.save_state
+    real_save, real_write = digest.state.save_state, digest.state._write
 
     def slow_save(*args: Any, **kwargs: Any) -> None:
         time.sleep(0.5)  # (in the child: the build has returned by then)
         real_save(*args, **kwargs)
 
-    monkeypatch.setattr(digest.build, "exits_after_build", lambda: True)
+    def slow_write(*args: Any, **kwargs: Any) -> None:
+        time.sleep(0.25)  # (the same)
+        real_write(*args, **kwargs)
+
+    for module in (digest.build, digest.express):
+        monkeypatch.setattr(module, "exits_after_build", lambda: True)
     monkeypatch.setattr(digest.build, "save_state", slow_save)
+    settings = example_site / "pyproject.toml"  # (feeds that carry the newest bodies only:
+    settings.write_text(settings.read_text().replace(  # an old one's edit is express)
+        "[tool.digest]\n", "[tool.digest]\nfeed_entries = 3\n", 1))
     config = load_config(example_site)
     build(config)
     folder = next((example_site / ".digest-cache/build").iterdir())
@@ -678,7 +688,27 @@ def test_a_cold_cli_build_leaves_its_state_to_a_child_the_next_build_waits_for(
     assert stamp is not None and not pending.exists()
     again = build(config)
     assert again.rendered == [], "the next build found the state and had nothing to do"
-    monkeypatch.setattr(digest.build, "exits_after_build", lambda: False)
+    monkeypatch.setattr(digest.build, "save_state", real_save)
+    monkeypatch.setattr(digest.state, "_write", slow_write)
+    site = Site(example_site, random.Random(3))
+    for path in site.articles():  # written as edits write them: body edits keep the rest
+        site.write(path, *site.read(path))
+    old = example_site / "content/articles/2022/tencent-first-quarterly-revenue-decline.md"
+    kinds = []
+    for number in range(4):  # a tag edit, a body edit (express), and again
+        matter, body = site.read(old)
+        site.write(old, {**matter, "tags": [f"Tag {number}"]} if number % 2 == 0 else matter,
+                   body if number % 2 == 0 else body + f"\nSentence {number}.\n")
+        made = build(config)
+        assert made.rendered and pending.exists(), number
+        kinds.append(made.express)
+        stamp = load_stamp(config)
+        assert stamp is not None and stamp.output == read_marker(example_site / "site")
+        assert not pending.exists()
+    assert any(kinds) and not all(kinds), (kinds, digest.express.declined)
+    for module in (digest.build, digest.express):
+        monkeypatch.setattr(module, "exits_after_build", lambda: False)
+    monkeypatch.setattr(digest.state, "_write", real_write)
     (folder / "stamp").unlink()
     pending.touch()
     long_ago = time.time() - 2 * digest.state.STALLED
