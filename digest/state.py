@@ -747,6 +747,7 @@ def forget_state(config: Config) -> None:
     wait_for_state_writer(paths[0].parent)
     doomed = [leftover for path in paths  # (of a build killed while deleting them)
               for leftover in path.parent.glob(f".{path.name}.gone-*")]
+    doomed += left_written(paths[0].parent)
     for path in paths:
         aside = path.with_name(f".{path.name}.gone-{os.getpid()}-{os.urandom(4).hex()}")
         try:
@@ -761,6 +762,26 @@ def forget_state(config: Config) -> None:
         # (a process that exits before the thread is done leaves the rest renamed: the
         # next build deletes it, above)
         threading.Thread(target=_delete, args=(doomed,), daemon=True).start()
+
+
+# A file being written into the state folder, before it is renamed into place: the
+# state, stamp or journal (".name.pid"), a search database, a snapshot (".snapshot.token").
+WRITING = re.compile(r"\.(?:state|stamp|records|search\.sqlite3|snapshot)\.[0-9a-f]+"
+                     r"(?:-journal)?")
+
+
+def left_written(folder: Path) -> list[Path]:
+    """What a process killed while writing into `folder` left there (a detached writer
+    ends with the machine, or with the CI job that ran the build): files being written
+    are touched every second (or at least every STALLED seconds), these were not."""
+    now = time.time()
+    left = []
+    with suppress(OSError):
+        for entry in os.scandir(folder):
+            with suppress(OSError):
+                if WRITING.fullmatch(entry.name) and now - entry.stat().st_mtime > STALLED:
+                    left.append(Path(entry.path))
+    return left
 
 
 def _delete(paths: list[Path]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -286,7 +287,7 @@ def test_forgetting_the_state_removes_its_names_at_once_and_its_files_soon(
         tmp_path: Path) -> None:
     """forget_state renames the stamp and the state away (a build stopped after it
     leaves no stamp) and deletes them beside the build; what a killed build left
-    renamed is deleted by the next one."""
+    renamed, and what a killed writer left half-written, is deleted by the next one."""
     import time
 
     from digest.state import forget_state, state_paths
@@ -299,10 +300,17 @@ def test_forgetting_the_state_removes_its_names_at_once_and_its_files_soon(
         path.write_bytes(b"x" * 100_000)
     leftover = paths[1].with_name(".state.gone-1-cafe")
     leftover.write_bytes(b"left by a killed build")
+    folder = paths[0].parent
+    long_ago = time.time() - 60
+    for name in (".records.4242", ".search.sqlite3.4242", ".search.sqlite3.4242-journal",
+                 ".snapshot.0badc0ffee", ".state.77", ".snapshot.1234"):
+        (folder / name).write_bytes(b"being written by a writer that was killed")
+        if name != ".snapshot.1234":  # (that one is still being written)
+            os.utime(folder / name, (long_ago, long_ago))
     forget_state(config)
     assert not any(path.exists() for path in paths)
     for _ in range(500):  # (bounded: 5 s)
-        if not list(paths[0].parent.iterdir()):
+        if [p.name for p in folder.iterdir()] == [".snapshot.1234"]:
             break
         time.sleep(0.01)
-    assert list(paths[0].parent.iterdir()) == []
+    assert [p.name for p in folder.iterdir()] == [".snapshot.1234"], "one still written"
