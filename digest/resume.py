@@ -300,11 +300,12 @@ def fork_snapshot(folder: Path, site: Site, plan: OutputPlan, notes: list[Diagno
 
 
 def start_state_writer(folder: Path, save: Callable[[], None]) -> bool:
-    """`save` (the state of a build made from nothing, and its snapshot) in a forked
-    child that outlives the build, as SnapshotWriter does: 1 s of a cold build at
-    10,000 articles (7% of it) is writing what only the next build reads, and the site
-    is complete and swapped in by then. The next build waits for it (state.py's
-    PENDING_STATE). False where no child can be forked: the caller saves."""
+    """`save` (what only the next build reads: the whole state and snapshot of a build
+    made from nothing, the state file and stamp of others) in a forked child that
+    outlives the build, as SnapshotWriter does: 1 s of a cold build at 10,000 articles
+    (7% of it), and the site is complete and swapped in by then. The next build waits
+    for it (state.py's PENDING_STATE). False where no child can be forked: the caller
+    saves."""
     return fork_detached(folder / PENDING_STATE, save) is not None
 
 

@@ -599,22 +599,27 @@ def _dump(file: BinaryIO, value: Any, pickled: bytes | None = None) -> None:
 _READ_STAMP: tuple[tuple[str, int, int, int], Stamp] | None = None
 
 
-# A child still writing (collector.fork_detached: a snapshot, or the state of a build
-# made from nothing) touches its pending file every second; one left this long is taken
-# for dead (killed with its build).
+# A child still writing (collector.fork_detached: a snapshot, or a CLI build's state)
+# touches its pending file every second; one left this long is taken for dead (killed
+# with its build). However alive, a child is not waited for longer than WAIT_LIMIT (one
+# stuck would hold up every later build): what it writes is renamed into place whole,
+# and a state that no longer describes the output folder is not used (its marker).
 STALLED = 10.0
+WAIT_LIMIT = 300.0
 PENDING_STATE = ".state.pending"  # in the state folder while a child writes its state
 
 
 def wait_while_pending(pending: Path) -> None:
     """Wait while `pending` says a child is still writing what it stands for."""
+    started = time.time()
     while True:
         try:
             modified = pending.stat().st_mtime
         except OSError:
             return  # done, or given up
-        if time.time() - modified > STALLED:
-            pending.unlink(missing_ok=True)  # (its writer is gone)
+        now = time.time()
+        if now - modified > STALLED or now - started > WAIT_LIMIT:
+            pending.unlink(missing_ok=True)  # (its writer is gone, or stuck)
             return
         time.sleep(0.005)
 

@@ -7,11 +7,13 @@ bench` runs a long one)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -716,6 +718,25 @@ def test_a_cli_build_leaves_its_state_to_a_child_the_next_build_waits_for(
     started = time.perf_counter()
     assert load_stamp(config) is None and not pending.exists()
     assert time.perf_counter() - started < digest.state.STALLED / 2, "a dead writer"
+    # a writer alive but stuck (touching its pending file, never done) is waited for
+    # WAIT_LIMIT seconds at most
+    monkeypatch.setattr(digest.state, "WAIT_LIMIT", 0.3)
+    pending.touch()
+    stuck = threading.Event()
+
+    def keep_touching() -> None:
+        while not stuck.wait(0.05):
+            with contextlib.suppress(OSError):
+                os.utime(pending)
+    toucher = threading.Thread(target=keep_touching)
+    toucher.start()
+    started = time.perf_counter()
+    try:
+        assert load_stamp(config) is None
+    finally:
+        stuck.set()
+        toucher.join()
+    assert 0.3 <= time.perf_counter() - started < digest.state.STALLED / 2
     build(config)
     build(load_config(example_site, {"output_dir": str(tmp_path / "clean")}))
     assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
