@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeGuard
 
-from digest.cache import MarkdownCache, cache_key, stored_in
+from digest.cache import MarkdownCache, cache_key, store_in, stored_in
 from digest.collector import forked_executor
 from digest.config import Config
 from digest.entries import (
@@ -436,7 +436,13 @@ def in_order(pool: ProcessPoolExecutor, work: Callable[[_Chunk], list[Parsed]],
 
 
 def parse_in_worker(files: _Chunk, config: Config, store: Path | None) -> list[Parsed]:
-    return parse_files(files, config, partial(stored_in, store))
+    """`parse_files` in a worker: the bodies it renders it stores itself, and hands
+    back only if it could not (cache.store_in)."""
+    parsed = parse_files(files, config, partial(stored_in, store))
+    if store_in(store, {body_key(record.entry): fresh for _, record, fresh in parsed
+                        if fresh is not None}):
+        return [(shown, record, None) for shown, record, _ in parsed]
+    return parsed
 
 
 def parse_files(files: _Chunk, config: Config, lookup: Lookup) -> list[Parsed]:

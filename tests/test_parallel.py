@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+import digest.cache
 import digest.content
 import digest.render
 import digest.search.indexer
@@ -45,9 +47,28 @@ def test_worker_processes_produce_identical_output(tmp_path: Path, example_site:
     assert calls, "the parallel parsing path must have run"
     assert parallel == serial
     # Workers that find bodies in the Markdown store (the build state gone, the store
-    # kept) and workers that render and hand them back to be stored give the same site.
+    # kept) and workers that render and store them give the same site; what they store
+    # does not travel to this process (cache.store_in) unless they cannot store it.
     cache = tmp_path / "cache"
+    handed: list[int] = []
+    real_add = digest.cache.MarkdownCache.add
+
+    def counting_add(self: digest.cache.MarkdownCache, keys: object,
+                     fresh: dict[str, RenderedMarkdown]) -> None:
+        handed.append(len(fresh))
+        real_add(self, keys, fresh)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(digest.cache.MarkdownCache, "add", counting_add)
     assert build_to(example_site, tmp_path / "stored", str(cache)) == serial
+    assert handed and not any(handed), "the workers stored the bodies themselves"
+    with monkeypatch.context() as patched:
+        patched.setattr(digest.content, "store_in", lambda folder, fresh: False)
+        handed.clear()
+        assert build_to(example_site, tmp_path / "handed", str(tmp_path / "c2")) == serial
+        assert sum(handed) >= 10, "bodies a worker could not store come back"
+    with sqlite3.connect(tmp_path / "c2" / digest.cache.FILE_NAME) as db:
+        assert db.execute("SELECT count(*) FROM markdown").fetchone()[0] == sum(handed)
+    db.close()
     shutil.rmtree(cache / "build")
     rendered = tmp_path / "rendered.log"  # appended to by the forked workers
 
@@ -58,7 +79,7 @@ def test_worker_processes_produce_identical_output(tmp_path: Path, example_site:
 
     monkeypatch.setattr(digest.content, "render_markdown", logged_render)
     assert build_to(example_site, tmp_path / "stored-again", str(cache)) == serial
-    assert len(calls) == 3
+    assert len(calls) == 4  # (parallel, stored, handed back, stored again)
     assert not rendered.exists(), "every body came from the store"
 
 
