@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -34,6 +35,19 @@ def run_cli(*args: str | Path, cwd: Path = REPO, env: dict[str, str] | None = No
 @pytest.fixture
 def digest() -> RunDigest:
     return run_cli
+
+
+def state_written(root: Path) -> None:
+    """Wait (bounded) until the children that CLI builds of the project at `root` leave
+    writing their state are done (resume.start_state_writer): the cache folder changes
+    for a moment after `digest build` returns."""
+    pending = [".state.pending", ".snapshot.*"]
+    for _ in range(2000):  # (10 s)
+        if not any(found for name in pending
+                   for found in (root / ".digest-cache" / "build").glob(f"*/{name}")):
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"a state writer of {root} is still writing")
 
 
 @pytest.fixture

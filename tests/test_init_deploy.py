@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import RunDigest
+from tests.conftest import RunDigest, state_written
 from tests.test_safety import snapshot
 
 OFFICIAL_STEPS = ["actions/checkout", "actions/setup-python", "actions/configure-pages",
@@ -45,6 +45,7 @@ def test_init_builds_at_once_and_never_overwrites(digest: RunDigest, tmp_path: P
     assert order.index(cache["name"]) < order.index("Build")
 
     (site / "content/companies/example-co.md").write_text("edited by an editor\n")
+    state_written(site)
     before = snapshot(site)
     again = digest("init", site)
     assert again.returncode == 0 and "created" not in again.stdout
