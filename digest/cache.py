@@ -195,15 +195,20 @@ def stored(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, RenderedMar
 def stored_in(folder: Path | None, keys: Sequence[str]) -> dict[str, RenderedMarkdown]:
     """What the store in `folder` has of `keys`, read by a forked worker through a
     connection of its own (none at all when the store cannot be read)."""
-    global _WORKER_DB
     if folder is None or not keys:
         return {}
     try:
-        if _WORKER_DB is None or _WORKER_DB[0] != os.getpid():
-            _WORKER_DB = (os.getpid(), sqlite3.connect(folder / FILE_NAME))
-        return stored(_WORKER_DB[1], keys)
+        return stored(worker_db(folder), keys)
     except sqlite3.Error:
         return {}
+
+
+def worker_db(folder: Path) -> sqlite3.Connection:
+    """This worker's connection to the store in `folder`, opened on first use."""
+    global _WORKER_DB
+    if _WORKER_DB is None or _WORKER_DB[0] != os.getpid():
+        _WORKER_DB = (os.getpid(), sqlite3.connect(folder / FILE_NAME))
+    return _WORKER_DB[1]
 
 
 def store_in(folder: Path | None, fresh: Mapping[str, RenderedMarkdown]) -> bool:
@@ -212,13 +217,10 @@ def store_in(folder: Path | None, fresh: Mapping[str, RenderedMarkdown]) -> bool
     stored itself: a tenth of the parse step's CPU, spent in the one process that also
     collects what the workers make). False when they could not be stored: the parent
     stores them."""
-    global _WORKER_DB
     if folder is None or not fresh:
         return not fresh
     try:
-        if _WORKER_DB is None or _WORKER_DB[0] != os.getpid():
-            _WORKER_DB = (os.getpid(), sqlite3.connect(folder / FILE_NAME))
-        db = _WORKER_DB[1]
+        db = worker_db(folder)
         db.execute("PRAGMA synchronous = OFF")  # (as the parent's: see MarkdownCache)
         db.executemany("INSERT OR REPLACE INTO markdown VALUES (?, ?, ?, ?)",
                        [(key, r.html, r.text, r.first_paragraph)
