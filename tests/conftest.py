@@ -38,9 +38,9 @@ def digest() -> RunDigest:
 
 
 def state_written(root: Path) -> None:
-    """Wait (bounded) until the children that CLI builds of the project at `root` leave
-    writing their state are done (resume.start_state_writer): the cache folder changes
-    for a moment after `digest build` returns."""
+    """Wait (bounded) until the children that builds of the project at `root` leave
+    writing their state or snapshot are done (resume.start_state_writer, SnapshotWriter):
+    the cache folder changes for a moment after `digest build` returns."""
     pending = [".state.pending", ".snapshot.*"]
     for _ in range(2000):  # (10 s)
         if not any(found for name in pending

@@ -39,6 +39,7 @@ from digest.content import (
 from digest.model import Selection
 from digest.output import read_marker, site_marker
 from digest.state import KeptState, load_stamp, scan_build, scan_inputs
+from tests.conftest import state_written
 from tests.test_safety import snapshot
 
 STEPS = int(os.environ.get("DIGEST_INCREMENTAL_STEPS", "14"))
@@ -507,16 +508,6 @@ def test_a_corrupt_or_foreign_state_is_ignored_with_a_note(example_site: Path,
     assert snapshot(example_site / "site") == snapshot(tmp_path / "clean")
 
 
-def written(snapshot_file: Path) -> None:
-    """Wait for a snapshot a forked child is still writing (resume.SnapshotWriter:
-    the build does not wait for it; the next build that reads it would)."""
-    for _ in range(2000):
-        if not list(snapshot_file.parent.glob(f".{snapshot_file.name}.*")):
-            return
-        time.sleep(0.005)
-    raise AssertionError("the snapshot was not written")
-
-
 def test_a_cli_edit_that_keeps_the_shape_restores_the_saved_model(
         example_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A CLI build saves its model (snapshot.py); the next one, for edits that keep
@@ -552,7 +543,7 @@ def test_a_cli_edit_that_keeps_the_shape_restores_the_saved_model(
     saved = snapshot_file.stat().st_mtime_ns
     site.edit(lambda m, b: ({**m, "title": "Alibaba news Z"}, b), folder / "first-of-the-day.md")
     site.build(example_site / "site")
-    written(snapshot_file)
+    state_written(example_site)  # (the snapshot child: the build does not wait for it)
     assert made == [1] and snapshot_file.stat().st_mtime_ns != saved, "saved anew"
     same_as_clean("clean-title")
     site.edit(lambda m, b: (m, b + "More.\n"), folder / "second-of-the-day.md")
@@ -569,7 +560,7 @@ def test_a_cli_edit_that_keeps_the_shape_restores_the_saved_model(
     moved = site.build(example_site / "site")
     assert made == [1, 1], "moved to another topic in the restored model"
     assert "topics/ipo/index.html" in moved.rendered
-    written(snapshot_file)
+    state_written(example_site)  # (the snapshot child: the build does not wait for it)
     assert snapshot_file.stat().st_mtime_ns != saved, "saved anew"
     same_as_clean("clean-tags")
     site.edit(lambda m, b: (m, b + "Once more.\n"), folder / "second-of-the-day.md")
