@@ -103,6 +103,29 @@ def forked_executor(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, initializer=gc.enable)
 
 
+def can_fork() -> bool:
+    """Whether a build forks children here: on Linux, as the pools are forked."""
+    return sys.platform == "linux"
+
+
+def worth_a_pool(count: int, threshold: int) -> bool:
+    """Whether `count` items (at least `threshold` pay for forking) go to a pool of
+    forked workers: with more than one core, where a build forks."""
+    return count >= threshold and (os.cpu_count() or 1) > 1 and can_fork()
+
+
+def fork() -> int | None:
+    """os.fork for a build's children (ForkedWork, fork_detached), this process's output
+    flushed first (a child's copy of unflushed output would be written twice); None
+    when it cannot fork."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        return os.fork()
+    except OSError:
+        return None
+
+
 class ForkedWork:
     """`work()` in a forked child while this process does something else, its bytes
     handed back through a pipe (prescan.ScanChild, render.RenderingBeside). The child
@@ -114,14 +137,16 @@ class ForkedWork:
     @classmethod
     def start(cls, work: Callable[[], bytes]) -> ForkedWork | None:
         """The child at work, or None where none can be forked."""
-        if sys.platform != "linux":  # (forked as the pools are: only on Linux)
+        if not can_fork():
             return None
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()  # (a child's copy of unflushed output would be written twice)
             readable, writable = os.pipe()
-            pid = os.fork()
         except OSError:
+            return None
+        pid = fork()
+        if pid is None:
+            os.close(readable)
+            os.close(writable)
             return None
         if pid == 0:
             code = 1
@@ -167,15 +192,15 @@ def fork_detached(pending: Path, work: Callable[[], None]) -> int | None:
     is touched every second meanwhile, so whoever needs the work waits while it is
     there and fresh (state.wait_while_pending). The child's pid, or None where none
     can be forked (then nothing was started and `pending` is gone)."""
-    if sys.platform != "linux":  # (forked as the pools are: only on Linux)
+    if not can_fork():
         return None
     try:
         pending.parent.mkdir(parents=True, exist_ok=True)
         pending.touch()
-        sys.stdout.flush()
-        sys.stderr.flush()  # (a child's copy of unflushed output would be written twice)
-        pid = os.fork()
     except OSError:
+        return None
+    pid = fork()
+    if pid is None:
         pending.unlink(missing_ok=True)
         return None
     if pid == 0:  # the child: work, and leave without running the parent's exits

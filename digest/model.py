@@ -6,8 +6,6 @@ from __future__ import annotations
 import bisect
 import hashlib
 import heapq
-import os
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -19,7 +17,7 @@ from typing import NamedTuple
 
 from slugify import slugify as _slugify
 
-from digest.collector import forked_pool
+from digest.collector import forked_pool, worth_a_pool
 from digest.config import Config
 from digest.content import Content
 from digest.editions import Edition, build_editions, period_of
@@ -562,7 +560,7 @@ def rank_all(filings: list[Filing], groups: dict[tuple[str, str], list[int]], li
     workers have left both cores to this process by then."""
     global _RANKING
     count = len(filings)
-    if count < PARALLEL_RANKING or (os.cpu_count() or 1) < 2 or sys.platform != "linux":
+    if not worth_a_pool(count, PARALLEL_RANKING):
         return [related_of(mine, filings, groups, limit) for mine in range(count)]
     size = -(-count // RANKING_SPANS)
     _RANKING = (filings, groups, limit)

@@ -4,10 +4,8 @@ turns template failures into diagnostics pointing at the template file and line.
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
-import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -21,7 +19,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from digest.cache import BodyLost, MarkdownCache
-from digest.collector import ForkedWork, forked_pool
+from digest.collector import ForkedWork, forked_pool, worth_a_pool
 from digest.config import Config, default_theme_path
 from digest.content import display_path
 from digest.editions import NOUNS, THIS_PERIOD, Edition
@@ -455,8 +453,7 @@ def render_outputs(config: Config, urls: Urls, bodies: BodyResolver, outputs: li
     100,000-page site is never held in memory at once), by forked workers on large
     sites; template errors go to `diagnostics`, each distinct one once."""
     global _WORK
-    use_pool = len(outputs) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
-        and sys.platform == "linux"
+    use_pool = worth_a_pool(len(outputs), PARALLEL_THRESHOLD)
     if not use_pool:  # workers read the bodies they need from the store themselves
         bodies.fetch(outputs)
     in_workers = sink if use_pool and isinstance(sink, WorkerSink) else None

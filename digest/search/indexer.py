@@ -11,8 +11,6 @@ import bisect
 import hashlib
 import json
 import math
-import os
-import sys
 import zlib
 from array import array
 from collections import Counter, defaultdict
@@ -31,7 +29,7 @@ from itertools import pairwise
 from typing import Any, TypeVar
 
 from digest.cache import MarkdownCache
-from digest.collector import forked_pool
+from digest.collector import forked_pool, worth_a_pool
 from digest.model import ArticlePage, Site
 from digest.search.stemmer import pair_terms, stem_term, title_terms
 from digest.search.tokenizer import is_cjk, tokenize
@@ -214,8 +212,7 @@ def join_packed(postings: dict[str, array[int]], packed: Packed) -> None:
 
 def use_workers(count: int) -> bool:
     """Whether `count` items are worth forking worker processes for."""
-    return count >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1 \
-        and sys.platform == "linux"
+    return worth_a_pool(count, PARALLEL_THRESHOLD)
 
 
 def all_impacts(sources: list[Source], store: MarkdownCache) -> Iterable[dict[str, int]]:
