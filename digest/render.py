@@ -179,21 +179,31 @@ def dateline(page: ArticlePage) -> Markup:
     template macro: lists and related articles show it a dozen times a page, and a
     macro call each took a sixth of rendering an article page. Each date is formatted
     once a process: the key is everything the text is made of (two equal instants can
-    read differently, in another timezone or on either side of a clock change)."""
+    read differently, in another timezone or on either side of a clock change). Pages
+    that show an article share its date object: that object finds its dateline first
+    (making the key took more than formatting saved, the dateline being on every card)."""
     moment = page.local_date
-    key = (moment.replace(tzinfo=None), moment.utcoffset(), moment.tzname(),
-           page.article.has_time)
+    has_time = page.article.has_time
+    known = _SHOWN.get(id(moment))  # (the entry holds the object: its id stays its own)
+    if known is not None and known[0] is moment and known[1] == has_time:
+        return known[2]
+    key = (moment.replace(tzinfo=None), moment.utcoffset(), moment.tzname(), has_time)
     made = _DATELINES.get(key)
     if made is None:
         if len(_DATELINES) >= 1 << 16:
             _DATELINES.clear()
-        text = format_dateline(moment, page.article.has_time)
+            _SHOWN.clear()
+        text = format_dateline(moment, has_time)
         made = _DATELINES[key] = Markup(
             f'<time datetime="{escape(moment.isoformat())}">{escape(text)}</time>')
+    if len(_SHOWN) >= 1 << 16:
+        _SHOWN.clear()
+    _SHOWN[id(moment)] = (moment, has_time, made)
     return made
 
 
 _DATELINES: dict[tuple[datetime, timedelta | None, str | None, bool], Markup] = {}
+_SHOWN: dict[int, tuple[datetime, bool, Markup]] = {}
 
 
 # Inline styles for the HTML of an editor's note inside an email edition: mail clients

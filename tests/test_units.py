@@ -115,6 +115,31 @@ def test_is_external_is_having_a_scheme(target: str) -> None:
                                    or target.startswith(("//", "#")))
 
 
+@pytest.mark.parametrize("absolute", [False, True])
+def test_the_quick_look_for_resolvable_links_misses_none(
+        absolute: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """resolve_body returns a body untouched when no href or src could change: whatever
+    the targets, it gives what the substitution over every attribute gives."""
+    import re
+
+    from digest import links
+    urls = Urls("https://example.github.io/repo/")
+    targets = ["https://x.example/a", "http://x", "HTTPS://x", "mailto:a@b", "//cdn/x",
+               "#part", "ftp://x", "a.md", "../b.md", "/topics/", "c%2Emd", "https", "",
+               "img.png", "data:,x", "a:b", " https://x"]
+    bodies = [html for target in targets for html in (
+        f'<a href="{target}">x</a>', f'<img src="{target}" alt="">',
+        f'<p id="x"><a data-href="{target}" href="https://y">y</a></p>')]
+
+    def shown() -> list[str]:
+        return [links.resolve_body(html, "content/articles/a.md", {"content/b.md": "b/"},
+                                   "content/articles/", urls, absolute) for html in bodies]
+    quick = shown()
+    monkeypatch.setattr(links, "MAYBE_RESOLVED", re.compile(""))  # always substitute
+    assert quick == shown()
+    assert sum(a != b for a, b in zip(quick, bodies, strict=True)) >= 6  # some resolved
+
+
 def write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
