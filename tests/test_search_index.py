@@ -160,3 +160,24 @@ def test_recut_equals_a_fresh_cut_after_random_changes() -> None:
             dirty.add(word)
         assert recut(previous, postings, dirty) == \
             cut_shards(sorted(postings, key=utf16_order), postings)
+
+
+def test_a_text_is_cut_at_its_few_cjk_characters_as_the_regex_cuts_it() -> None:
+    """tokenizer._split_at_cjk finds the runs of a text's CJK characters with str.find
+    where they are few: the pieces are those of the regex's split, whatever the text."""
+    import random
+
+    from digest.search import tokenizer
+    random.seed(8)
+    alphabet = [*"ab 1.,中文한국华", "科技", " ", "x", "’s"]
+    tried = 0
+    for _ in range(20_000):
+        text = "".join(random.choice(alphabet) for _ in range(random.randint(1, 25)))
+        cjk = sorted({char for char in text if tokenizer.is_cjk(char)})
+        if cjk:
+            tried += 1
+            assert tokenizer._split_at_cjk(text, cjk) == tokenizer._cjk_runs().split(text)
+    many = "".join(chr(0x4E00 + i) + " x" for i in range(tokenizer.FEW_CJK + 1))
+    cjk = sorted({char for char in many if tokenizer.is_cjk(char)})
+    assert tokenizer._split_at_cjk(many, cjk) == tokenizer._cjk_runs().split(many)
+    assert tried > 10_000

@@ -150,12 +150,13 @@ def tokenize(text: str, query: bool = False) -> list[str]:
     unusual = set() if text.isascii() else non_ascii(text)
     has_mark = any(unicodedata.category(c)[0] == "M" for c in unusual)
     words = _marked() if has_mark else _plain()
-    if not any(_is_cjk(ord(c)) for c in unusual):
+    cjk = [c for c in unusual if _is_cjk(ord(c))]
+    if not cjk:
         return words.findall(text)
     # Split at CJK runs: the text between them has no CJK, so \w (10× faster than the
     # spec's exact classes over a whole article) finds its words exactly.
     tokens: list[str] = []
-    for number, piece in enumerate(_cjk_runs().split(text)):
+    for number, piece in enumerate(_split_at_cjk(text, cjk)):
         if number % 2 == 0:
             tokens += words.findall(piece)
         elif len(piece) == 1:
@@ -168,6 +169,38 @@ def tokenize(text: str, query: bool = False) -> list[str]:
                 if i + 1 < len(piece):
                     tokens.append(piece[i:i + 2])
     return tokens
+
+
+# Past this many distinct CJK characters a text is split by the regex, not by finding
+# each character's places.
+FEW_CJK = 24
+
+
+def _split_at_cjk(text: str, cjk: list[str]) -> list[str]:
+    """`_cjk_runs().split(text)`, given the text's distinct CJK characters. A text
+    with a few (the names of Asian companies in an English article) is cut where
+    `str.find` finds them: the regex tried its classes at every position of the text
+    (70 µs an article), and the pieces between the runs come out ASCII, where the
+    word regex runs 1.4× faster than over the whole text."""
+    if len(cjk) > FEW_CJK:
+        return _cjk_runs().split(text)
+    places: list[int] = []
+    for char in cjk:
+        at = text.find(char)
+        while at >= 0:
+            places.append(at)
+            at = text.find(char, at + 1)
+    places.sort()
+    pieces: list[str] = []
+    start = 0  # of the text before the run being read
+    run = places[0]  # where that run starts
+    for before, at in zip(places, [*places[1:], -1], strict=True):  # (-1: the end)
+        if at != before + 1:  # the run ends with `before`
+            pieces.append(text[start:run])
+            pieces.append(text[run:before + 1])
+            start, run = before + 1, at
+    pieces.append(text[start:])
+    return pieces
 
 
 def parse_query(text: str) -> tuple[list[str], str | None]:
