@@ -19,6 +19,9 @@ ATTRIBUTE = re.compile(r'(href|src)="([^"]*)"')
 # one can change (a regex that starts with the literal `="` is searched for at C speed,
 # 10× faster than ATTRIBUTE's substitution over a body whose links are all external).
 MAYBE_RESOLVED = re.compile(r'="(?:(?<=href=")|(?<=src="))(?!https:|http:|mailto:|//|#)')
+# An href or src whose target spells ".md" or has a "%": only such a target can name a
+# source file (content.body_links), and most bodies have none.
+MAYBE_SOURCE = re.compile(r'="(?:(?<=href=")|(?<=src="))[^"]*(?:\.md|%)')
 # Markdown links and images, and HTML href/src attributes, in an article's source
 SOURCE_REFERENCE = re.compile(r'!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)'
                               r'|(?:href|src)="([^"]+)"')
