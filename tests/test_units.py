@@ -339,3 +339,25 @@ def test_forgetting_the_state_removes_its_names_at_once_and_its_files_soon(
             break
         time.sleep(0.01)
     assert [p.name for p in folder.iterdir()] == [".snapshot.1234"], "one still written"
+
+
+def test_pages_escape_what_they_show_as_markupsafe_does() -> None:
+    """Autoescaped output goes through render.quick_escape, which gives what
+    markupsafe.escape gives for every kind of value a template shows."""
+    from markupsafe import Markup, escape
+
+    from digest.render import BuildEnvironment, quick_escape
+
+    class Shown:
+        def __html__(self) -> str:
+            return "<b>safe</b>"
+
+    values: list[object] = ["<script>alert('x') & \"y\"</script>", "", "plain", 7, 2.5, None,
+                            Markup("<i>kept</i>"), Shown(), ["<a>"]]
+    for value in values:
+        assert quick_escape(value) == escape(value) and type(quick_escape(value)) is Markup
+    env = BuildEnvironment(autoescape=True)
+    template = env.from_string("{{ a }}|{{ b }}|{{ c }}{% macro m(x) %}{{ x }}{% endmacro %}"
+                               "|{{ m(a) }}")
+    assert template.root_render_func.__globals__["escape"] is quick_escape
+    assert template.render(a="<x>", b=Markup("<y>"), c=3) == "&lt;x&gt;|<y>|3|&lt;x&gt;"
