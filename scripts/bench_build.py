@@ -38,6 +38,8 @@ MAX_PAGE = 200 * 1000
 MAX_OUTPUT = 250 * 1000 * 1000
 SERVE_SECONDS = 1.5
 ROUNDS = 3
+# Cold builds, Hugo's and digest's, each measured this many times, taking turns.
+COLD_ROUNDS = 3
 # Edits are measured five times each: the first follows the cold build (it makes the
 # twin, output.py) and the page cache that Hugo's cold run dropped, so with three
 # rounds one more slow run moved the median (body edits of 2.84, 1.58 and 0.96 s on
@@ -281,11 +283,16 @@ def main() -> None:
     print("before each cold build: " + ("page cache dropped, inputs read back in (settle)"
                                         if settled else "the page cache could not be "
                                         "dropped; builds measured as they come"), flush=True)
-    hugo_runs = [hugo_cold()]
-    clean(load.digest_root)
-    settle(load, hugo)
-    cold = digest(load.digest_root, "-q")
-    hugo_runs.append(hugo_cold())
+    # Both cold builds measured alike: COLD_ROUNDS each, taking turns, each settled, the
+    # median of each compared (the machine drifts by tens of percent within minutes).
+    hugo_runs: list[Measured] = []
+    colds: list[Measured] = []
+    for _ in range(COLD_ROUNDS):
+        hugo_runs.append(hugo_cold())
+        clean(load.digest_root)
+        settle(load, hugo)
+        colds.append(digest(load.digest_root, "-q"))
+    cold = sorted(colds, key=lambda run: run.seconds)[len(colds) // 2]  # (the median run)
     no_op = [digest(load.digest_root) for _ in range(ROUNDS)]
     paths = articles_of(load.digest_root)
     body, tags = [], []
@@ -294,7 +301,6 @@ def main() -> None:
         body.append(digest(load.digest_root))
         edit_tags(paths[(number * 97 + 13) % len(paths)], number)
         tags.append(digest(load.digest_root))
-    hugo_runs.append(hugo_cold())
     hugo_seconds = statistics.median(run.seconds for run in hugo_runs)
     hugo_rss = max(run.max_rss for run in hugo_runs)
     size, largest, largest_name = output_stats(load.digest_root / "site")
@@ -329,8 +335,11 @@ def main() -> None:
               f"{verdict(statistics.median(serve), SERVE_SECONDS)} |")
     print(f"\nno-op runs: {', '.join(f'{r.seconds:.2f}' for r in no_op)} s; body edits: "
           f"{', '.join(f'{r.seconds:.2f}' for r in body)} s; tag edits: "
-          f"{', '.join(f'{r.seconds:.2f}' for r in tags)} s; Hugo cold runs: "
-          f"{', '.join(f'{r.seconds:.2f}' for r in hugo_runs)} s")
+          f"{', '.join(f'{r.seconds:.2f}' for r in tags)} s")
+    turns = list(zip(hugo_runs, colds, strict=True))
+    print(f"cold runs, Hugo's/digest's in turn: "
+          f"{', '.join(f'{h.seconds:.2f}/{d.seconds:.2f}' for h, d in turns)} s (ratios "
+          f"{', '.join(f'{d.seconds / h.seconds:.3f}' for h, d in turns)})")
     print("last body edit said: " + body[-1].stdout.strip().splitlines()[-1])
     print("last tag edit said: " + tags[-1].stdout.strip().splitlines()[-1])
 
