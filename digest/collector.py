@@ -92,7 +92,7 @@ def forked_pool() -> Pool:
     import multiprocessing
 
     before_fork()
-    return multiprocessing.get_context("fork").Pool(initializer=gc.enable)
+    return multiprocessing.get_context("fork").Pool(initializer=start_worker)
 
 
 def forked_executor(workers: int) -> ProcessPoolExecutor:
@@ -100,7 +100,17 @@ def forked_executor(workers: int) -> ProcessPoolExecutor:
     from concurrent.futures import ProcessPoolExecutor
 
     before_fork()
-    return ProcessPoolExecutor(workers, initializer=gc.enable)
+    return ProcessPoolExecutor(workers, initializer=start_worker)
+
+
+def start_worker() -> None:
+    """A forked worker or child: it collects its own garbage, and SIGTERM ends it.
+    A pool stops its workers with SIGTERM, and serve's handler of it (stop as Ctrl-C
+    does), inherited, once left a worker of the first build of a 10k site waiting
+    for the pool's queue forever, and serve with it."""
+    gc.enable()
+    with suppress(ValueError):  # (not forked from the main thread: nothing inherited)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def can_fork() -> bool:
@@ -121,9 +131,13 @@ def fork() -> int | None:
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        return os.fork()
+        pid = os.fork()
     except OSError:
         return None
+    if pid == 0:
+        with suppress(ValueError):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (see start_worker)
+    return pid
 
 
 class ForkedWork:

@@ -102,3 +102,44 @@ def test_a_template_error_in_the_workers_fails_the_build_and_keeps_the_site(
     assert snapshot(output) == before
     assert not multiprocessing.active_children(), "no worker outlives the failed build"
     assert not list(tmp_path.glob(".site.tmp-*")), "the staging folder is gone"
+
+
+
+def _sigterm_handler(_: int = 0) -> str:
+    import signal
+    return repr(signal.getsignal(signal.SIGTERM))
+
+
+def _serves_handler(number: int, frame: object) -> None:
+    raise KeyboardInterrupt  # (as serve.stop_on_signal)
+
+
+def test_forked_workers_and_children_end_on_sigterm_whatever_their_parent_handles() -> None:
+    """serve handles SIGTERM (it stops as Ctrl-C does). A pool stops its workers with
+    SIGTERM when the queue they wait on is locked, and a worker of serve's first build
+    at 10k that kept serve's handler waited for that queue forever, and serve with it:
+    workers and forked children take SIGTERM's default again."""
+    import os
+    import signal
+
+    from digest.collector import fork, forked_executor, forked_pool
+
+    previous = signal.signal(signal.SIGTERM, _serves_handler)
+    try:
+        assert _sigterm_handler() != repr(signal.SIG_DFL)  # (what a child inherits)
+        with forked_pool() as pool:
+            assert set(pool.map(_sigterm_handler, range(4))) == {repr(signal.SIG_DFL)}
+        with forked_executor(2) as executor:
+            assert set(executor.map(_sigterm_handler, range(4))) == {repr(signal.SIG_DFL)}
+        readable, writable = os.pipe()
+        pid = fork()
+        if pid == 0:  # the child
+            os.write(writable, _sigterm_handler().encode())
+            os._exit(0)
+        assert pid is not None
+        os.close(writable)
+        os.waitpid(pid, 0)
+        assert os.read(readable, 200).decode() == repr(signal.SIG_DFL)
+        os.close(readable)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
