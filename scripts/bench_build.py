@@ -110,8 +110,26 @@ def settle(load: Workload, hugo: Path) -> bool:
 
 
 def digest(root: Path, *args: str) -> Measured:
-    return run_measured([sys.executable, "-m", "digest", "build", "--root", root, *args],
-                        timeout=3600).check("digest build")
+    """A build, timed until the command returns (as an editor waits for it), and then
+    waited for until the child it leaves writing the build state is done (resume.
+    start_state_writer): nothing measured next (Hugo's cold build above all) shares the
+    machine with it."""
+    measured = run_measured([sys.executable, "-m", "digest", "build", "--root", root, *args],
+                            timeout=3600).check("digest build")
+    state_written(root)
+    return measured
+
+
+def state_written(root: Path, limit: float = 600.0) -> None:
+    """Wait (bounded) while a child of the last build of `root` writes its state or
+    snapshot: their pending files are in the cache folder meanwhile."""
+    pending = [".state.pending", ".snapshot.*"]
+    deadline = time.monotonic() + limit
+    while any(found for name in pending
+              for found in (root / ".digest-cache" / "build").glob(f"*/{name}")):
+        if time.monotonic() > deadline:
+            sys.exit(f"a state writer of {root} is still writing after {limit:.0f} s")
+        time.sleep(0.01)
 
 
 def unclash(articles: Path) -> int:
