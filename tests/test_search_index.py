@@ -177,7 +177,8 @@ def test_a_text_is_cut_at_its_few_cjk_characters_as_the_regex_cuts_it() -> None:
         if cjk:
             tried += 1
             assert tokenizer._split_at_cjk(text, cjk) == tokenizer._cjk_runs().split(text)
-    many = "".join(chr(0x4E00 + i) + " x" for i in range(tokenizer.FEW_CJK + 1))
-    cjk = sorted({char for char in many if tokenizer.is_cjk(char)})
-    assert tokenizer._split_at_cjk(many, cjk) == tokenizer._cjk_runs().split(many)
+    for many in ("".join(chr(0x4E00 + i) + " x" for i in range(tokenizer.FEW_CJK + 1)),
+                 "中文 " * (tokenizer.FEW_PLACES + 1)):
+        cjk = sorted({char for char in many if tokenizer.is_cjk(char)})
+        assert tokenizer._split_at_cjk(many, cjk) == tokenizer._cjk_runs().split(many)
     assert tried > 10_000
