@@ -109,6 +109,11 @@ def start_worker() -> None:
     does), inherited, once left a worker of the first build of a 10k site waiting
     for the pool's queue forever, and serve with it."""
     gc.enable()
+    default_sigterm()
+
+
+def default_sigterm() -> None:
+    """SIGTERM ends this (forked) process, whatever handler it inherited."""
     with suppress(ValueError):  # (not forked from the main thread: nothing inherited)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
@@ -135,8 +140,7 @@ def fork() -> int | None:
     except OSError:
         return None
     if pid == 0:
-        with suppress(ValueError):
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (see start_worker)
+        default_sigterm()  # (see start_worker)
     return pid
 
 
