@@ -207,7 +207,9 @@ def worker_db(folder: Path) -> sqlite3.Connection:
     """This worker's connection to the store in `folder`, opened on first use."""
     global _WORKER_DB
     if _WORKER_DB is None or _WORKER_DB[0] != os.getpid():
-        _WORKER_DB = (os.getpid(), sqlite3.connect(folder / FILE_NAME))
+        db = sqlite3.connect(folder / FILE_NAME)
+        db.execute("PRAGMA synchronous = OFF")  # (as the parent's: see MarkdownCache)
+        _WORKER_DB = (os.getpid(), db)
     return _WORKER_DB[1]
 
 
@@ -221,7 +223,6 @@ def store_in(folder: Path | None, fresh: Mapping[str, RenderedMarkdown]) -> bool
         return not fresh
     try:
         db = worker_db(folder)
-        db.execute("PRAGMA synchronous = OFF")  # (as the parent's: see MarkdownCache)
         db.executemany("INSERT OR REPLACE INTO markdown VALUES (?, ?, ?, ?)",
                        [(key, r.html, r.text, r.first_paragraph)
                         for key, r in sorted(fresh.items())])  # (in key order)
